@@ -1,0 +1,94 @@
+/**
+ * Decoding a Kinesis record's data: one reading object or a JSON array of readings. Python producers
+ * write NaN and Infinity as bare tokens, which JSON.parse rejects; they are read as numbers here so the
+ * one bad reading is quarantined with a clear reason and the rest of the record still goes through.
+ */
+
+export interface DecodeLimits {
+  maxRecordBytes: number;
+}
+
+/** Kinesis's classic per-record limit. */
+export const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxRecordBytes: 1024 * 1024 };
+
+export type DecodedRecord = { ok: true; readings: unknown[] } | { ok: false; reason: string };
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export function decodeRecordData(
+  data: Uint8Array,
+  limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
+): DecodedRecord {
+  if (data.byteLength > limits.maxRecordBytes) {
+    return {
+      ok: false,
+      reason: `record is ${data.byteLength} bytes, over the ${limits.maxRecordBytes}-byte limit`,
+    };
+  }
+  let text: string;
+  try {
+    text = utf8.decode(data);
+  } catch {
+    return { ok: false, reason: 'record is not valid UTF-8 text' };
+  }
+  if (text.trim() === '') return { ok: false, reason: 'record is empty' };
+  let value: unknown;
+  try {
+    value = parseJsonLenient(text);
+  } catch (error) {
+    return { ok: false, reason: `record is not JSON: ${(error as Error).message}` };
+  }
+  if (Array.isArray(value)) {
+    if (value.length === 0) return { ok: false, reason: 'record is an empty JSON array (no readings)' };
+    return { ok: true, readings: value };
+  }
+  if (value !== null && typeof value === 'object') return { ok: true, readings: [value] };
+  const kind = value === null ? 'null' : typeof value;
+  return { ok: false, reason: `record is a JSON ${kind}, expected a reading object or an array of readings` };
+}
+
+const SENTINEL = '\u0000non-finite:';
+const NON_FINITE_TOKENS: ReadonlyArray<[string, number]> = [
+  ['-Infinity', Number.NEGATIVE_INFINITY],
+  ['Infinity', Number.POSITIVE_INFINITY],
+  ['NaN', Number.NaN],
+];
+
+/** JSON.parse, also accepting the bare NaN, Infinity and -Infinity tokens that Python's json module writes. */
+export function parseJsonLenient(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    if (!/NaN|Infinity/.test(text)) throw error;
+    return JSON.parse(quoteNonFiniteTokens(text), (_key, value) =>
+      typeof value === 'string' && value.startsWith(SENTINEL) ? Number(value.slice(SENTINEL.length)) : value,
+    );
+  }
+}
+
+function quoteNonFiniteTokens(text: string): string {
+  let out = '';
+  let copiedUpTo = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (inString) {
+      if (char === '\\') i++;
+      else if (char === '"') inString = false;
+      continue;
+    }
+    if (char === '"') {
+      inString = true;
+      continue;
+    }
+    for (const [token, number] of NON_FINITE_TOKENS) {
+      if (text.startsWith(token, i)) {
+        out += `${text.slice(copiedUpTo, i)}"${SENTINEL}${number}"`;
+        i += token.length - 1;
+        copiedUpTo = i + 1;
+        break;
+      }
+    }
+  }
+  return out + text.slice(copiedUpTo);
+}

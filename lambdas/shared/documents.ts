@@ -1,0 +1,207 @@
+import { FEATURES, featuresToMask, maskToFeatures } from './features';
+import {
+  LIST_SEPARATOR,
+  type ProcessedReading,
+  type ReadingRow,
+  type RecordSource,
+  roundScore,
+} from './processed-reading';
+
+/**
+ * The DynamoDB documents. A Kinesis record's readings go into one document (a few when they span
+ * several equipment, minutes, or more than `maxDocumentBytes`), keyed so that:
+ *   - pk `readings#<UTC minute of the readings' event time>`: "the last 3 minutes" is a Query of 4 keys;
+ *   - sk `<equipment id>#<shard id>#<sequence number>#<part>`: one equipment is a begins_with on the
+ *     sort key, and a retried record rewrites exactly the items it wrote before, whatever the batch.
+ * Readings are stored as rows of numbers (`columns` names them), which keeps an item of 1,000 readings
+ * near 50 KB; an item per reading would cost a write unit per reading.
+ */
+
+export const READINGS_PK_PREFIX = 'readings#';
+/** Items holding the newest reading time, per equipment: the lab's view is relative to it. */
+export const LATEST_PK = 'latest';
+
+export const DOCUMENT_COLUMNS = [
+  'reading_index',
+  'offset_ms',
+  ...FEATURES,
+  'anomaly_score',
+  'anomaly_mask',
+] as const;
+
+export interface ReadingDocument {
+  pk: string;
+  sk: string;
+  equipment_id: number;
+  stream: string;
+  shard_id: string;
+  partition_key: string;
+  sequence_number: string;
+  part: number;
+  arrival_ms: number;
+  /** Event time of the first and last reading; offset_ms is relative to first_ms. */
+  first_ms: number;
+  last_ms: number;
+  count: number;
+  anomalies: number;
+  model_version: string;
+  columns: string[];
+  readings: number[][];
+  /** Reasons of the anomalous readings, by reading index. */
+  reasons: Record<string, string>;
+  expires_at: number;
+}
+
+export interface DocumentOptions {
+  /** Time to live of the documents, from the record's arrival. */
+  ttlSeconds: number;
+  /** Upper bound of an item's size (DynamoDB's limit is 400 KB). */
+  maxDocumentBytes: number;
+}
+
+export const DEFAULT_DOCUMENT_OPTIONS: DocumentOptions = {
+  ttlSeconds: 7 * 24 * 3600,
+  maxDocumentBytes: 200_000,
+};
+
+/** Rough fixed size of a document's attributes other than readings and reasons. */
+const DOCUMENT_OVERHEAD_BYTES = 600;
+
+export function minuteBucket(epochMs: number): string {
+  return new Date(epochMs).toISOString().slice(0, 16);
+}
+
+export function readingsPartitionKey(epochMs: number): string {
+  return `${READINGS_PK_PREFIX}${minuteBucket(epochMs)}`;
+}
+
+export function equipmentSortKeyPrefix(equipmentId: number): string {
+  return `${equipmentId}#`;
+}
+
+/** Builds the documents of one Kinesis record from its valid readings, in their order. */
+export function buildDocuments(
+  source: RecordSource,
+  readings: readonly ProcessedReading[],
+  options: DocumentOptions = DEFAULT_DOCUMENT_OPTIONS,
+): ReadingDocument[] {
+  const groups = new Map<string, ProcessedReading[]>();
+  for (const processed of readings) {
+    const key = `${processed.reading.equipmentId}|${minuteBucket(processed.reading.timestampMs)}`;
+    const group = groups.get(key);
+    if (group) group.push(processed);
+    else groups.set(key, [processed]);
+  }
+  const documents: ReadingDocument[] = [];
+  for (const group of groups.values()) {
+    let chunk: ProcessedReading[] = [];
+    let chunkBytes = DOCUMENT_OVERHEAD_BYTES;
+    for (const processed of group) {
+      const bytes = estimateReadingBytes(processed);
+      if (chunk.length > 0 && chunkBytes + bytes > options.maxDocumentBytes) {
+        documents.push(toDocument(source, chunk, documents.length, options));
+        chunk = [];
+        chunkBytes = DOCUMENT_OVERHEAD_BYTES;
+      }
+      chunk.push(processed);
+      chunkBytes += bytes;
+    }
+    documents.push(toDocument(source, chunk, documents.length, options));
+  }
+  return documents;
+}
+
+function estimateReadingBytes(processed: ProcessedReading): number {
+  const values = FEATURES.map((feature) => processed.reading.values[feature]);
+  let bytes = JSON.stringify(values).length + 40;
+  if (processed.isAnomaly) bytes += processed.reasons.join(LIST_SEPARATOR).length + 10;
+  return bytes;
+}
+
+function toDocument(
+  source: RecordSource,
+  chunk: readonly ProcessedReading[],
+  part: number,
+  options: DocumentOptions,
+): ReadingDocument {
+  const first = chunk[0].reading;
+  const equipmentId = first.equipmentId;
+  let firstMs = first.timestampMs;
+  let lastMs = first.timestampMs;
+  for (const { reading } of chunk) {
+    if (reading.timestampMs < firstMs) firstMs = reading.timestampMs;
+    if (reading.timestampMs > lastMs) lastMs = reading.timestampMs;
+  }
+  const reasons: Record<string, string> = {};
+  let anomalies = 0;
+  const rows = chunk.map((processed) => {
+    if (processed.isAnomaly) {
+      anomalies++;
+      reasons[String(processed.index)] = processed.reasons.join(LIST_SEPARATOR);
+    }
+    return [
+      processed.index,
+      processed.reading.timestampMs - firstMs,
+      ...FEATURES.map((feature) => processed.reading.values[feature]),
+      roundScore(processed.score),
+      featuresToMask(processed.anomalousFeatures),
+    ];
+  });
+  return {
+    pk: readingsPartitionKey(firstMs),
+    sk: `${equipmentSortKeyPrefix(equipmentId)}${source.shardId}#${source.sequenceNumber}#${part}`,
+    equipment_id: equipmentId,
+    stream: source.stream,
+    shard_id: source.shardId,
+    partition_key: source.partitionKey,
+    sequence_number: source.sequenceNumber,
+    part,
+    arrival_ms: source.arrivalMs,
+    first_ms: firstMs,
+    last_ms: lastMs,
+    count: chunk.length,
+    anomalies,
+    model_version: chunk[0].modelVersion,
+    columns: [...DOCUMENT_COLUMNS],
+    readings: rows,
+    reasons,
+    expires_at: Math.floor(source.arrivalMs / 1000) + options.ttlSeconds,
+  };
+}
+
+/** Turns a document back into one row per reading, the shape of the CSV lake. */
+export function flattenDocument(document: ReadingDocument): ReadingRow[] {
+  const column = (name: string) => {
+    const index = document.columns.indexOf(name);
+    if (index < 0) throw new Error(`document ${document.pk}/${document.sk} has no column ${name}`);
+    return index;
+  };
+  const at = {
+    index: column('reading_index'),
+    offset: column('offset_ms'),
+    score: column('anomaly_score'),
+    mask: column('anomaly_mask'),
+    features: FEATURES.map(column),
+  };
+  const arrivalTime = new Date(document.arrival_ms).toISOString();
+  return document.readings.map((row) => {
+    const mask = row[at.mask];
+    const values = Object.fromEntries(FEATURES.map((feature, i) => [feature, row[at.features[i]]]));
+    return {
+      stream: document.stream,
+      shard_id: document.shard_id,
+      partition_key: document.partition_key,
+      sequence_number: document.sequence_number,
+      reading_index: row[at.index],
+      arrival_time: arrivalTime,
+      timestamp: new Date(document.first_ms + row[at.offset]).toISOString(),
+      equipment_id: document.equipment_id,
+      ...(values as Record<(typeof FEATURES)[number], number>),
+      anomaly_score: row[at.score],
+      is_anomaly: mask !== 0,
+      anomalous_features: maskToFeatures(mask).join(LIST_SEPARATOR),
+      reasons: document.reasons[String(row[at.index])] ?? '',
+      model_version: document.model_version,
+    };
+  });
+}

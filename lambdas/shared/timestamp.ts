@@ -1,0 +1,92 @@
+/**
+ * Reading timestamps: ISO 8601, the lab's `YYYY-MM-DD HH:MM:SS[.ffffff]`, or epoch milliseconds.
+ * Strings without a zone are UTC. Sub-millisecond digits are truncated (JavaScript dates are
+ * millisecond-precise).
+ */
+
+/** Earliest accepted reading time; earlier values are almost always epoch seconds sent as millis. */
+export const EARLIEST_TIMESTAMP_MS = Date.UTC(2000, 0, 1);
+
+const DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+
+export type TimestampResult = { ok: true; epochMs: number } | { ok: false; reason: string };
+
+export function parseTimestamp(value: unknown): TimestampResult {
+  if (typeof value === 'number') return parseEpochMillis(value);
+  if (typeof value !== 'string') {
+    return { ok: false, reason: `timestamp must be a string or epoch milliseconds, got ${describe(value)}` };
+  }
+  const match = DATE_TIME.exec(value.trim());
+  if (!match) {
+    return {
+      ok: false,
+      reason: `timestamp "${truncate(value)}" is not ISO 8601, "YYYY-MM-DD HH:MM:SS[.ffffff]" or epoch milliseconds`,
+    };
+  }
+  const [, y, mo, d, h, mi, s, fraction, zone] = match;
+  const [year, month, day, hour, minute, second] = [y, mo, d, h, mi, s].map(Number);
+  const millis = fraction ? Number(fraction.slice(0, 3).padEnd(3, '0')) : 0;
+  const local = Date.UTC(year, month - 1, day, hour, minute, second, millis);
+  const check = new Date(local);
+  if (
+    check.getUTCFullYear() !== year ||
+    check.getUTCMonth() !== month - 1 ||
+    check.getUTCDate() !== day ||
+    hour > 23 ||
+    minute > 59 ||
+    second > 59
+  ) {
+    return { ok: false, reason: `timestamp "${truncate(value)}" is not a real date and time` };
+  }
+  return { ok: true, epochMs: local - zoneOffsetMs(zone) };
+}
+
+function parseEpochMillis(value: number): TimestampResult {
+  if (!Number.isFinite(value)) return { ok: false, reason: `timestamp ${value} is not a finite number` };
+  return { ok: true, epochMs: Math.trunc(value) };
+}
+
+function zoneOffsetMs(zone: string | undefined): number {
+  if (!zone || zone.toUpperCase() === 'Z') return 0;
+  const sign = zone.startsWith('-') ? -1 : 1;
+  const digits = zone.slice(1).replace(':', '');
+  const hours = Number(digits.slice(0, 2));
+  const minutes = digits.length > 2 ? Number(digits.slice(2, 4)) : 0;
+  return sign * (hours * 60 + minutes) * 60_000;
+}
+
+/** Checks a parsed time against the plausible window: not before 2000, not beyond the clock skew. */
+export function checkTimestampWindow(
+  epochMs: number,
+  arrivalMs: number,
+  maxClockSkewMs: number,
+): string | undefined {
+  if (epochMs < EARLIEST_TIMESTAMP_MS) {
+    const hint =
+      epochMs > 0 && epochMs < 1e11 ? ' (epoch seconds sent where milliseconds are expected?)' : '';
+    return `timestamp ${new Date(epochMs).toISOString()} is before 2000-01-01${hint}`;
+  }
+  if (epochMs > arrivalMs + maxClockSkewMs) {
+    const ahead = Math.round((epochMs - arrivalMs) / 1000);
+    return `timestamp ${safeIso(epochMs)} is ${ahead} s after the record arrived (more than the ${maxClockSkewMs / 1000} s clock skew allowed)`;
+  }
+  return undefined;
+}
+
+function safeIso(epochMs: number): string {
+  const date = new Date(epochMs);
+  return Number.isNaN(date.getTime()) ? String(epochMs) : date.toISOString();
+}
+
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return `the string "${truncate(value)}"`;
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${String(value)}`;
+}
+
+function truncate(text: string, max = 40): string {
+  return text.length > max ? `${text.slice(0, max)}...` : text;
+}

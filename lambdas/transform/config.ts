@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { DEFAULT_DECODE_LIMITS } from '../shared/decode';
+import { DEFAULT_DOCUMENT_OPTIONS } from '../shared/documents';
+import { parseEnv } from '../shared/env';
+import { DEFAULT_VALIDATION_LIMITS } from '../shared/reading';
+import type { RecordLimits } from '../shared/score-record';
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const transformEnv = z.object({
+  PROCESSED_BUCKET: z.string().min(1),
+  READINGS_TABLE: z.string().min(1),
+  ANOMALIES_STREAM: z.string().min(1),
+  MODEL_PATH: z.string().min(1),
+  SCORE_THRESHOLD: z.coerce.number().gt(0).lt(1).default(0.5),
+  READINGS_TTL_DAYS: positiveInt(DEFAULT_DOCUMENT_OPTIONS.ttlSeconds / 86_400),
+  MAX_RECORD_BYTES: positiveInt(DEFAULT_DECODE_LIMITS.maxRecordBytes),
+  MAX_READING_BYTES: positiveInt(DEFAULT_VALIDATION_LIMITS.maxReadingBytes),
+  MAX_CLOCK_SKEW_SECONDS: positiveInt(DEFAULT_VALIDATION_LIMITS.maxClockSkewMs / 1000),
+});
+
+export interface TransformConfig {
+  processedBucket: string;
+  readingsTable: string;
+  anomaliesStream: string;
+  modelPath: string;
+  scoreThreshold: number;
+  ttlSeconds: number;
+  limits: RecordLimits;
+}
+
+/** The transform's configuration, all of it from the environment the stack (or local mode) sets. */
+export function loadTransformConfig(env: NodeJS.ProcessEnv): TransformConfig {
+  const parsed = parseEnv(transformEnv, env);
+  return {
+    processedBucket: parsed.PROCESSED_BUCKET,
+    readingsTable: parsed.READINGS_TABLE,
+    anomaliesStream: parsed.ANOMALIES_STREAM,
+    modelPath: parsed.MODEL_PATH,
+    scoreThreshold: parsed.SCORE_THRESHOLD,
+    ttlSeconds: parsed.READINGS_TTL_DAYS * 86_400,
+    limits: {
+      maxRecordBytes: parsed.MAX_RECORD_BYTES,
+      maxReadingBytes: parsed.MAX_READING_BYTES,
+      maxClockSkewMs: parsed.MAX_CLOCK_SKEW_SECONDS * 1000,
+    },
+  };
+}

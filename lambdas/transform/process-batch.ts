@@ -1,0 +1,187 @@
+import { BatchProcessor, EventType } from '@aws-lambda-powertools/batch';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type {
+  Context,
+  KinesisStreamBatchResponse,
+  KinesisStreamEvent,
+  KinesisStreamRecord,
+} from 'aws-lambda';
+import { toAnomalyEvent, toAnomalyRecords } from '../shared/anomaly-events';
+import { putAllItems, raiseLatest } from '../shared/aws/dynamo-writes';
+import { putAllRecords } from '../shared/aws/kinesis-writes';
+import { DEFAULT_RETRY, type RetryOptions } from '../shared/aws/retry';
+import { toCsv } from '../shared/csv';
+import type { Detector } from '../shared/detector';
+import { buildDocuments, DEFAULT_DOCUMENT_OPTIONS } from '../shared/documents';
+import { quarantineObjectKey, readingsObjectKey } from '../shared/object-keys';
+import { type ReadingRow, type RecordSource, toReadingRow } from '../shared/processed-reading';
+import { type QuarantineEntry, toJsonLines } from '../shared/quarantine';
+import { recordSource, scoreRecord } from '../shared/score-record';
+import type { TransformConfig } from './config';
+
+export interface TransformDeps {
+  config: TransformConfig;
+  detector: Detector;
+  s3: S3Client;
+  documents: DynamoDBDocumentClient;
+  kinesis: KinesisClient;
+  logger: Logger;
+  metrics: Metrics;
+  retry?: RetryOptions;
+}
+
+interface RecordOutcome {
+  source: RecordSource;
+  rows: ReadingRow[];
+  quarantined: QuarantineEntry[];
+  anomalies: number;
+}
+
+/** Reported for the records after a failed one: they are retried with it, so the shard stays in order. */
+export class SkippedAfterFailureError extends Error {
+  constructor(sequenceNumber: string) {
+    super(
+      `not processed: an earlier record of the batch failed (retried from there, ${sequenceNumber} included)`,
+    );
+    this.name = 'SkippedAfterFailureError';
+  }
+}
+
+/**
+ * One batch of the input stream, in shard order. Per record: decode, validate, score, write its
+ * DynamoDB documents and put its anomalies. Then, for the records that succeeded (a prefix of the
+ * batch: after a failure the rest is skipped), one CSV object and one quarantine object. A failed record
+ * is reported in the partial batch response; a failed batch-level write fails the whole batch, which
+ * Lambda retries, bisecting it. Every write is keyed by shard and sequence number, so retries overwrite.
+ */
+export async function processTransformBatch(
+  event: KinesisStreamEvent,
+  deps: TransformDeps,
+  context?: Context,
+): Promise<KinesisStreamBatchResponse> {
+  const outcomes: RecordOutcome[] = [];
+  let failed = false;
+  const processor = new BatchProcessor(EventType.KinesisDataStreams);
+  processor.register(
+    event.Records,
+    async (record: KinesisStreamRecord) => {
+      if (failed) throw new SkippedAfterFailureError(record.kinesis.sequenceNumber);
+      try {
+        outcomes.push(await processRecord(record, deps));
+      } catch (error) {
+        failed = true;
+        deps.logger.error('record failed', {
+          sequenceNumber: record.kinesis.sequenceNumber,
+          shard: record.eventID.split(':')[0],
+          error: error as Error,
+        });
+        throw error;
+      }
+    },
+    { context, processInParallel: false },
+  );
+  // Throws when every record failed, so Lambda retries (and bisects) the batch.
+  await processor.process();
+  if (outcomes.length > 0) await writeBatchObjects(outcomes, deps);
+
+  const rows = sum(outcomes, (o) => o.rows.length);
+  const quarantined = sum(outcomes, (o) => o.quarantined.length);
+  const anomalies = sum(outcomes, (o) => o.anomalies);
+  deps.metrics.addMetric('RecordsProcessed', MetricUnit.Count, outcomes.length);
+  deps.metrics.addMetric('RecordsFailed', MetricUnit.Count, event.Records.length - outcomes.length);
+  deps.metrics.addMetric('ReadingsValid', MetricUnit.Count, rows);
+  deps.metrics.addMetric('ReadingsQuarantined', MetricUnit.Count, quarantined);
+  deps.metrics.addMetric('ReadingsAnomalous', MetricUnit.Count, anomalies);
+  deps.logger.info('batch processed', {
+    records: event.Records.length,
+    recordsProcessed: outcomes.length,
+    readingsValid: rows,
+    readingsQuarantined: quarantined,
+    readingsAnomalous: anomalies,
+  });
+  return processor.response();
+}
+
+async function processRecord(record: KinesisStreamRecord, deps: TransformDeps): Promise<RecordOutcome> {
+  const { config } = deps;
+  const retry = deps.retry ?? DEFAULT_RETRY;
+  const source = recordSource(record);
+  const { processed, quarantined } = scoreRecord(
+    source,
+    Buffer.from(record.kinesis.data, 'base64'),
+    deps.detector,
+    config.limits,
+  );
+
+  const documents = buildDocuments(source, processed, {
+    ...DEFAULT_DOCUMENT_OPTIONS,
+    ttlSeconds: config.ttlSeconds,
+  });
+  await putAllItems(
+    deps.documents,
+    config.readingsTable,
+    documents as unknown as Record<string, unknown>[],
+    retry,
+  );
+
+  const latest = new Map<number, number>();
+  for (const { reading } of processed) {
+    if (reading.timestampMs > (latest.get(reading.equipmentId) ?? Number.NEGATIVE_INFINITY)) {
+      latest.set(reading.equipmentId, reading.timestampMs);
+    }
+  }
+  const expiresAt = Math.floor(source.arrivalMs / 1000) + config.ttlSeconds;
+  for (const [equipmentId, latestMs] of latest) {
+    await raiseLatest(deps.documents, config.readingsTable, equipmentId, latestMs, expiresAt);
+  }
+
+  const events = processed.filter((p) => p.isAnomaly).map(toAnomalyEvent);
+  await putAllRecords(deps.kinesis, config.anomaliesStream, toAnomalyRecords(events), retry);
+
+  return { source, rows: processed.map(toReadingRow), quarantined, anomalies: events.length };
+}
+
+async function writeBatchObjects(outcomes: readonly RecordOutcome[], deps: TransformDeps): Promise<void> {
+  const first = outcomes[0].source;
+  const keyParts = {
+    shardId: first.shardId,
+    firstSequenceNumber: first.sequenceNumber,
+    firstArrivalMs: first.arrivalMs,
+  };
+  const rows = outcomes.flatMap((o) => o.rows);
+  const quarantined = outcomes.flatMap((o) => o.quarantined);
+  const writes: Promise<unknown>[] = [];
+  if (rows.length > 0) {
+    writes.push(
+      deps.s3.send(
+        new PutObjectCommand({
+          Bucket: deps.config.processedBucket,
+          Key: readingsObjectKey(keyParts),
+          Body: toCsv(rows),
+          ContentType: 'text/csv; charset=utf-8',
+        }),
+      ),
+    );
+  }
+  if (quarantined.length > 0) {
+    writes.push(
+      deps.s3.send(
+        new PutObjectCommand({
+          Bucket: deps.config.processedBucket,
+          Key: quarantineObjectKey(keyParts),
+          Body: toJsonLines(quarantined),
+          ContentType: 'application/x-ndjson; charset=utf-8',
+        }),
+      ),
+    );
+  }
+  await Promise.all(writes);
+}
+
+function sum<T>(items: readonly T[], count: (item: T) => number): number {
+  return items.reduce((total, item) => total + count(item), 0);
+}

@@ -1,0 +1,70 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import { StreamConsumerFunction } from './stream-consumer-function';
+
+export interface AlertsProps {
+  namePrefix: string;
+  anomalies: kinesis.IStream;
+  table: dynamodb.ITableV2;
+  key: kms.IKey;
+  alertEmail?: string;
+  quietPeriod: Duration;
+  readingsTtlDays: number;
+  logRetention: logs.RetentionDays;
+}
+
+/** Partition key of the alerter's episode state in the table. */
+export const ALERTER_LEADING_KEYS = ['episode'];
+
+/** The `alerts` topic and the alerter Lambda that publishes one message per anomaly episode. */
+export class Alerts extends Construct {
+  readonly topic: sns.Topic;
+  readonly consumer: StreamConsumerFunction;
+
+  constructor(scope: Construct, id: string, props: AlertsProps) {
+    super(scope, id);
+    this.topic = new sns.Topic(this, 'Topic', {
+      topicName: `${props.namePrefix}anomaly-alerts`,
+      displayName: 'Sensor anomaly alerts',
+      masterKey: props.key,
+      enforceSSL: true,
+    });
+    if (props.alertEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alertEmail));
+
+    this.consumer = new StreamConsumerFunction(this, 'Consumer', {
+      handlerFolder: 'alerter',
+      description: 'Anomaly events: one alert per anomaly episode per equipment',
+      stream: props.anomalies,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: 'alerter',
+        ALERTS_TOPIC_ARN: this.topic.topicArn,
+        READINGS_TABLE: props.table.tableName,
+        QUIET_PERIOD_SECONDS: String(props.quietPeriod.toSeconds()),
+        READINGS_TTL_DAYS: String(props.readingsTtlDays),
+      },
+      batchSize: 100,
+      batchingWindow: Duration.seconds(1),
+      retryAttempts: 3,
+      maxRecordAge: Duration.hours(1),
+      memorySize: 256,
+      timeout: Duration.minutes(1),
+      logRetention: props.logRetention,
+      key: props.key,
+    });
+    this.topic.grantPublish(this.consumer.role);
+    this.consumer.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        resources: [props.table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ALERTER_LEADING_KEYS } },
+      }),
+    );
+  }
+}

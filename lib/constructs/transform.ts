@@ -1,0 +1,109 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Duration } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { acknowledge, arnFinding } from '../nag';
+import type { DataBucket } from './data-bucket';
+import { PROJECT_ROOT, StreamConsumerFunction } from './stream-consumer-function';
+
+export interface TransformProps {
+  input: kinesis.IStream;
+  anomalies: kinesis.IStream;
+  processedBucket: DataBucket;
+  table: dynamodb.ITableV2;
+  key: kms.IKey;
+  /** Model artifact bundled with the function, relative to the project root. */
+  modelPath: string;
+  scoreThreshold: number;
+  readingsTtlDays: number;
+  batchSize: number;
+  batchingWindow: Duration;
+  retryAttempts: number;
+  maxRecordAge: Duration;
+  memorySize: number;
+  logRetention: logs.RetentionDays;
+}
+
+/** Prefixes of the processed bucket the transform writes (see lambdas/shared/object-keys.ts). */
+export const PROCESSED_PREFIXES = ['readings/', 'quarantine/'];
+/** Partition keys of the table the transform writes (see lambdas/shared/documents.ts). */
+export const TRANSFORM_LEADING_KEYS = ['readings#*', 'latest'];
+
+/**
+ * The transform Lambda on the input stream: readings to CSV objects, DynamoDB documents and anomaly
+ * events, with the model artifact bundled beside the code.
+ */
+export class Transform extends Construct {
+  readonly consumer: StreamConsumerFunction;
+
+  constructor(scope: Construct, id: string, props: TransformProps) {
+    super(scope, id);
+    const modelFile = path.resolve(PROJECT_ROOT, props.modelPath);
+    checkModelArtifact(modelFile);
+
+    this.consumer = new StreamConsumerFunction(this, 'Consumer', {
+      handlerFolder: 'transform',
+      description: 'Sensor readings: validate, score, write CSV, documents and anomaly events',
+      stream: props.input,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: 'transform',
+        PROCESSED_BUCKET: props.processedBucket.bucketName,
+        READINGS_TABLE: props.table.tableName,
+        ANOMALIES_STREAM: props.anomalies.streamName,
+        MODEL_PATH: '/var/task/model.json',
+        SCORE_THRESHOLD: String(props.scoreThreshold),
+        READINGS_TTL_DAYS: String(props.readingsTtlDays),
+      },
+      batchSize: props.batchSize,
+      batchingWindow: props.batchingWindow,
+      retryAttempts: props.retryAttempts,
+      maxRecordAge: props.maxRecordAge,
+      memorySize: props.memorySize,
+      timeout: Duration.minutes(2),
+      logRetention: props.logRetention,
+      key: props.key,
+      bundledFiles: { [path.relative(PROJECT_ROOT, modelFile)]: 'model.json' },
+    });
+    const role = this.consumer.role;
+
+    for (const prefix of PROCESSED_PREFIXES) props.processedBucket.grantPut(role, `${prefix}*`);
+    props.anomalies.grantWrite(role);
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:BatchWriteItem', 'dynamodb:UpdateItem'],
+        resources: [props.table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': TRANSFORM_LEADING_KEYS } },
+      }),
+    );
+    // Delete the function before the bucket is emptied, so it cannot write into it meanwhile.
+    if (props.processedBucket.emptier)
+      this.consumer.function.node.addDependency(props.processedBucket.emptier);
+
+    for (const prefix of PROCESSED_PREFIXES) {
+      acknowledge(
+        role,
+        `IAM5[Resource::${arnFinding(props.processedBucket)}/${prefix}*]`,
+        `The transform writes one object per batch under ${prefix}, with keys known only at run time.`,
+      );
+    }
+    acknowledge(role, 'IAM5[Action::s3:Abort*]', 'Part of the S3 put grant, limited to the prefixes above.');
+  }
+}
+
+/** Fails synth early, with the path, when the model artifact is missing or not a model. */
+function checkModelArtifact(file: string): void {
+  let model: { formatVersion?: unknown; modelVersion?: unknown };
+  try {
+    model = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`modelPath: cannot read a JSON model artifact at ${file}: ${(error as Error).message}`);
+  }
+  if (typeof model.formatVersion !== 'number' || typeof model.modelVersion !== 'string') {
+    throw new Error(`modelPath: ${file} is not a detector model (no formatVersion/modelVersion)`);
+  }
+}
