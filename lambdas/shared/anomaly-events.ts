@@ -96,10 +96,16 @@ export function toAnomalyRecords(
 
 /** Parses one record of the anomalies stream; throws with the reason when it is not one of ours. */
 export function parseAnomalyRecord(data: Uint8Array): AnomalyEvent[] {
-  const parsed = z.array(anomalyEventSchema).safeParse(JSON.parse(Buffer.from(data).toString('utf8')));
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(data).toString('utf8'));
+  } catch (error) {
+    throw new Error(`not an anomalies record: not JSON: ${(error as Error).message}`);
+  }
+  const parsed = z.array(anomalyEventSchema).safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new Error(`not an anomalies record: ${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`not an anomalies record: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
   }
   return parsed.data;
 }

@@ -48,6 +48,8 @@ export function decodeRecordData(
 }
 
 const SENTINEL = '\u0000non-finite:';
+/** The sentinel as JSON text: a raw control character is not allowed inside a JSON string. */
+const SENTINEL_JSON = '\\u0000non-finite:';
 const NON_FINITE_TOKENS: ReadonlyArray<[string, number]> = [
   ['-Infinity', Number.NEGATIVE_INFINITY],
   ['Infinity', Number.POSITIVE_INFINITY],
@@ -83,7 +85,7 @@ function quoteNonFiniteTokens(text: string): string {
     }
     for (const [token, number] of NON_FINITE_TOKENS) {
       if (text.startsWith(token, i)) {
-        out += `${text.slice(copiedUpTo, i)}"${SENTINEL}${number}"`;
+        out += `${text.slice(copiedUpTo, i)}"${SENTINEL_JSON}${number}"`;
         i += token.length - 1;
         copiedUpTo = i + 1;
         break;

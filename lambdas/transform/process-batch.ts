@@ -54,9 +54,11 @@ export class SkippedAfterFailureError extends Error {
 /**
  * One batch of the input stream, in shard order. Per record: decode, validate, score, write its
  * DynamoDB documents and put its anomalies. Then, for the records that succeeded (a prefix of the
- * batch: after a failure the rest is skipped), one CSV object and one quarantine object. A failed record
- * is reported in the partial batch response; a failed batch-level write fails the whole batch, which
- * Lambda retries, bisecting it. Every write is keyed by shard and sequence number, so retries overwrite.
+ * batch: after a failure the rest is skipped), one CSV object and one quarantine object. Failed and
+ * skipped records are named in the partial batch response, and Lambda retries from the first of them;
+ * when those objects cannot be written, every record is named. When every record fails, the batch
+ * fails as a whole, which Lambda retries by bisecting it. Writes are keyed by shard and sequence
+ * number, so retries overwrite what they wrote before.
  */
 export async function processTransformBatch(
   event: KinesisStreamEvent,
@@ -86,7 +88,18 @@ export async function processTransformBatch(
   );
   // Throws when every record failed, so Lambda retries (and bisects) the batch.
   await processor.process();
-  if (outcomes.length > 0) await writeBatchObjects(outcomes, deps);
+  if (outcomes.length > 0) {
+    try {
+      await writeBatchObjects(outcomes, deps);
+    } catch (error) {
+      // The batch's CSV (or quarantine) object holds every processed record: all of them failed.
+      deps.logger.error('batch objects not written; every record of the batch is reported failed', {
+        error: error as Error,
+      });
+      deps.metrics.addMetric('RecordsFailed', MetricUnit.Count, event.Records.length);
+      return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.kinesis.sequenceNumber })) };
+    }
+  }
 
   const rows = sum(outcomes, (o) => o.rows.length);
   const quarantined = sum(outcomes, (o) => o.quarantined.length);

@@ -1,0 +1,170 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import {
+  DEFAULT_WINDOW_MS,
+  type LastMinutesResult,
+  queryLastMinutes,
+} from '../lambdas/shared/aws/last-minutes';
+import type { ReadingRow } from '../lambdas/shared/processed-reading';
+import { type DynamoTarget, defaultTableName, readLocalEndpoints, type Target } from './targets';
+
+/** `npm run last3`: the readings of the last 3 minutes, as the lab's STREAMDATA_LAST3_VIEW shows them. */
+
+interface Last3Options {
+  target: Target;
+  equipment?: number;
+  relativeTo: 'now' | 'latest';
+  minutes: number;
+  json: boolean;
+  limit?: number;
+  table?: string;
+  namePrefix: string;
+  region?: string;
+  endpoint?: string;
+}
+
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  /** Builds the DynamoDB client; tests pass their own. */
+  client?: (target: DynamoTarget) => DynamoDBDocumentClient;
+}
+
+const positiveInt = (name: string) => (value: string) => {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number <= 0)
+    throw new InvalidArgumentError(`${name} must be a positive integer.`);
+  return number;
+};
+
+export function last3Command(io: CliIo): Command {
+  return new Command('last3')
+    .description('Print the readings of the last 3 minutes from the DynamoDB documents, one row per reading.')
+    .addOption(
+      new Option('--target <target>', 'the deployed stack or the local pipeline')
+        .choices(['aws', 'local'])
+        .default('aws'),
+    )
+    .option('--equipment <id>', 'only this equipment id', positiveInt('--equipment'))
+    .addOption(
+      new Option(
+        '--relative-to <time>',
+        'end the window now, or at the newest reading stored (as the lab view does)',
+      )
+        .choices(['now', 'latest'])
+        .default('now'),
+    )
+    .option(
+      '--minutes <n>',
+      'length of the window in minutes',
+      positiveInt('--minutes'),
+      DEFAULT_WINDOW_MS / 60_000,
+    )
+    .option('--json', 'print JSON (every row) instead of a table', false)
+    .option('--limit <n>', 'print at most the n newest rows (table default: 20)', positiveInt('--limit'))
+    .option('--table <name>', 'readings table name (default: <name-prefix>sensor-readings)')
+    .option('--name-prefix <prefix>', 'the namePrefix the stack was deployed with', '')
+    .option('--region <region>', 'AWS region (default: from your AWS configuration)')
+    .option('--endpoint <url>', 'a DynamoDB-compatible endpoint (overrides the target)')
+    .showHelpAfterError()
+    .action(async (options: Last3Options) => {
+      const target = resolveTarget(options);
+      const client = (io.client ?? createClient)(target);
+      const result = await queryLastMinutes(client, {
+        tableName: target.tableName,
+        equipmentId: options.equipment,
+        relativeTo: options.relativeTo,
+        windowMs: options.minutes * 60_000,
+      });
+      io.out(options.json ? formatJson(result, options) : formatTable(result, options));
+    });
+}
+
+function resolveTarget(options: Last3Options): DynamoTarget {
+  if (options.target === 'local' && !options.endpoint) {
+    const local = readLocalEndpoints();
+    return { region: local.region, endpoint: local.dynamodb, tableName: options.table ?? local.tableName };
+  }
+  return {
+    region: options.region,
+    endpoint: options.endpoint,
+    tableName: options.table ?? defaultTableName(options.namePrefix),
+  };
+}
+
+function createClient(target: DynamoTarget): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(
+    new DynamoDBClient({ region: target.region, endpoint: target.endpoint }),
+  );
+}
+
+function newest<T>(rows: readonly T[], limit: number | undefined): T[] {
+  return limit === undefined ? [...rows] : rows.slice(Math.max(0, rows.length - limit));
+}
+
+export function formatJson(
+  result: LastMinutesResult,
+  options: Pick<Last3Options, 'limit' | 'relativeTo'>,
+): string {
+  return JSON.stringify(
+    {
+      from: result.fromMs === undefined ? null : new Date(result.fromMs).toISOString(),
+      to: result.toMs === undefined ? null : new Date(result.toMs).toISOString(),
+      relativeTo: options.relativeTo,
+      count: result.rows.length,
+      anomalies: result.rows.filter((row) => row.is_anomaly).length,
+      rows: newest(result.rows, options.limit),
+    },
+    null,
+    2,
+  );
+}
+
+const TABLE_COLUMNS: [string, (row: ReadingRow) => string][] = [
+  ['TIMESTAMP', (r) => r.timestamp],
+  ['EQUIPMENT', (r) => String(r.equipment_id)],
+  ['AMPLITUDE', (r) => r.vibration_amplitude.toFixed(2)],
+  ['FREQUENCY', (r) => r.vibration_frequency.toFixed(2)],
+  ['TEMPERATURE', (r) => r.temperature.toFixed(2)],
+  ['HUMIDITY', (r) => r.humidity.toFixed(2)],
+  ['SCORE', (r) => r.anomaly_score.toFixed(3)],
+  ['ANOMALY', (r) => (r.is_anomaly ? 'yes' : '')],
+  ['REASONS', (r) => r.reasons],
+];
+
+export function formatTable(
+  result: LastMinutesResult,
+  options: Pick<Last3Options, 'limit' | 'relativeTo'>,
+): string {
+  if (result.toMs === undefined || result.fromMs === undefined) return 'No readings stored yet.';
+  const window = `${new Date(result.fromMs).toISOString()} .. ${new Date(result.toMs).toISOString()}`;
+  if (result.rows.length === 0) return `No readings between ${window}.`;
+  const shown = newest(result.rows, options.limit ?? 20);
+  const cells = [
+    TABLE_COLUMNS.map(([title]) => title),
+    ...shown.map((row) => TABLE_COLUMNS.map(([, cell]) => cell(row))),
+  ];
+  const widths = TABLE_COLUMNS.map((_, i) => Math.max(...cells.map((line) => line[i].length)));
+  const lines = cells.map((line) =>
+    line
+      .map((cell, i) => cell.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd(),
+  );
+  const equipment = [...new Set(result.rows.map((r) => r.equipment_id))].sort((a, b) => a - b).join(', ');
+  const anomalies = result.rows.filter((r) => r.is_anomaly).length;
+  const summary =
+    `${result.rows.length} readings of equipment ${equipment} between ${window} (relative to ${options.relativeTo}), ` +
+    `${anomalies} anomalous; ${shown.length < result.rows.length ? `the newest ${shown.length} shown (--limit)` : 'all shown'}.`;
+  return [...lines, '', summary].join('\n');
+}
+
+if (require.main === module) {
+  last3Command({ out: (text) => console.log(text), err: (text) => console.error(text) })
+    .parseAsync(process.argv)
+    .catch((error: Error) => {
+      console.error(`last3: ${error.message}`);
+      process.exitCode = 1;
+    });
+}

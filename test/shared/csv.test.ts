@@ -1,0 +1,96 @@
+import { CSV_HEADER, csvCell, toCsv } from '../../lambdas/shared/csv';
+import { READING_COLUMNS, type ReadingRow, toReadingRow } from '../../lambdas/shared/processed-reading';
+import { processRecord, rawReading } from './fixtures';
+
+/** A minimal RFC 4180 reader, to check that what toCsv writes reads back cell for cell. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (quoted) {
+      if (char === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (char === '"') quoted = false;
+      else cell += char;
+    } else if (char === '"') quoted = true;
+    else if (char === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (char === '\n') {
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+    } else cell += char;
+  }
+  if (cell !== '' || row.length > 0) throw new Error('CSV does not end with a newline');
+  return rows;
+}
+
+const rows: ReadingRow[] = processRecord([
+  rawReading(),
+  rawReading({ temperature: 84, humidity: 45 }),
+  rawReading({ equipment_id: 102, timestamp: '2026-11-23T19:47:08.5Z' }),
+]).map(toReadingRow);
+
+describe('csv', () => {
+  it('has READING_COLUMNS joined by commas as its header', () => {
+    expect(CSV_HEADER).toBe(READING_COLUMNS.join(','));
+    expect(CSV_HEADER).toBe(
+      'stream,shard_id,partition_key,sequence_number,reading_index,arrival_time,timestamp,equipment_id,' +
+        'vibration_amplitude,vibration_frequency,temperature,humidity,anomaly_score,is_anomaly,' +
+        'anomalous_features,reasons,model_version',
+    );
+  });
+
+  it.each([
+    ['a,b', '"a,b"'],
+    ['say "hi"', '"say ""hi"""'],
+    ['line1\nline2', '"line1\nline2"'],
+    ['line1\r\nline2', '"line1\r\nline2"'],
+    ['"', '""""'],
+  ])('quotes %p RFC 4180 style', (value, expected) => {
+    expect(csvCell(value)).toBe(expected);
+  });
+
+  it.each([
+    ['plain text', 'plain text'],
+    [
+      'temperature +40% over baseline; humidity +50% over baseline',
+      'temperature +40% over baseline; humidity +50% over baseline',
+    ],
+    [251.29348573658214, '251.29348573658214'],
+    [true, 'true'],
+    ['', ''],
+  ])('leaves %p unquoted', (value, expected) => {
+    expect(csvCell(value)).toBe(expected);
+  });
+
+  it('toCsv writes the header and one line per row, ending with a newline', () => {
+    const csv = toCsv(rows);
+    expect(csv.endsWith('\n')).toBe(true);
+    const lines = csv.slice(0, -1).split('\n');
+    expect(lines).toHaveLength(rows.length + 1);
+    expect(lines[0]).toBe(CSV_HEADER);
+    expect(lines[2]).toContain(
+      ',true,temperature; humidity,temperature +40% over baseline; humidity +50% over baseline,',
+    );
+  });
+
+  it('toCsv of no rows is the header line alone', () => {
+    expect(toCsv([])).toBe(`${CSV_HEADER}\n`);
+  });
+
+  it('toCsv output reads back to the same cells, even with commas, quotes and newlines in them', () => {
+    const tricky: ReadingRow = { ...rows[1], stream: 'a,"b"', partition_key: 'x\ny', reasons: 'r1, r2' };
+    const parsed = parseCsv(toCsv([rows[0], tricky]));
+    expect(parsed).toHaveLength(3);
+    expect(parsed[0]).toEqual([...READING_COLUMNS]);
+    expect(parsed[2]).toEqual(READING_COLUMNS.map((column) => String(tricky[column])));
+    expect(parsed[1]).toEqual(READING_COLUMNS.map((column) => String(rows[0][column])));
+  });
+});

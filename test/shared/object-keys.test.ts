@@ -1,0 +1,40 @@
+import {
+  QUARANTINE_PREFIX,
+  quarantineObjectKey,
+  READINGS_PREFIX,
+  readingsObjectKey,
+  timePartition,
+} from '../../lambdas/shared/object-keys';
+
+const batch = {
+  shardId: 'shardId-000000000003',
+  firstSequenceNumber: '49654321098765432109876543210987654321098765432109876543',
+  firstArrivalMs: Date.UTC(2026, 10, 23, 19, 47, 10, 123),
+};
+
+describe('object keys', () => {
+  it('timePartition is dt=YYYY-MM-DD/hour=HH of the time in UTC', () => {
+    expect(timePartition(Date.UTC(2026, 10, 23, 19, 47, 10))).toBe('dt=2026-11-23/hour=19');
+    expect(timePartition(Date.UTC(2026, 0, 5, 3, 0, 0))).toBe('dt=2026-01-05/hour=03');
+  });
+
+  it('timePartition does not depend on the local time zone at the day boundary', () => {
+    expect(timePartition(Date.parse('2026-11-23T23:59:59.999-05:00'))).toBe('dt=2026-11-24/hour=04');
+    expect(timePartition(Date.UTC(2026, 11, 31, 23, 59, 59, 999))).toBe('dt=2026-12-31/hour=23');
+    expect(timePartition(Date.UTC(2027, 0, 1, 0, 0, 0))).toBe('dt=2027-01-01/hour=00');
+  });
+
+  it('readingsObjectKey is readings/dt=.../hour=../<shard>-<seq>.csv', () => {
+    expect(READINGS_PREFIX).toBe('readings/');
+    expect(readingsObjectKey(batch)).toBe(
+      'readings/dt=2026-11-23/hour=19/shardId-000000000003-49654321098765432109876543210987654321098765432109876543.csv',
+    );
+  });
+
+  it('quarantineObjectKey is quarantine/dt=.../hour=../<shard>-<seq>.jsonl', () => {
+    expect(QUARANTINE_PREFIX).toBe('quarantine/');
+    expect(quarantineObjectKey(batch)).toBe(
+      'quarantine/dt=2026-11-23/hour=19/shardId-000000000003-49654321098765432109876543210987654321098765432109876543.jsonl',
+    );
+  });
+});

@@ -1,0 +1,321 @@
+import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
+import { parseAnomalyRecord } from '../../lambdas/shared/anomaly-events';
+import { CSV_HEADER } from '../../lambdas/shared/csv';
+import { flattenDocument, type ReadingDocument } from '../../lambdas/shared/documents';
+import { withObservability } from '../../lambdas/shared/observability';
+import { processTransformBatch } from '../../lambdas/transform/process-batch';
+import { parseCsv } from '../fixtures/csv';
+import {
+  ARRIVAL_MS,
+  kinesisEvent,
+  labBurst,
+  labReading,
+  sequenceNumber,
+  type TestRecord,
+} from '../fixtures/kinesis-event';
+import { TEST_RETRY, transformHarness } from '../fixtures/transform-harness';
+
+let harness: ReturnType<typeof transformHarness>;
+beforeEach(() => {
+  harness = transformHarness();
+});
+afterEach(() => harness.restore());
+
+const csvKey = (seq: string) => `readings/dt=2026-11-23/hour=19/shardId-000000000000-${seq}.csv`;
+const quarantineKey = (seq: string) => `quarantine/dt=2026-11-23/hour=19/shardId-000000000000-${seq}.jsonl`;
+
+function csvRows() {
+  return [...harness.objects.entries()]
+    .filter(([key]) => key.startsWith('readings/'))
+    .flatMap(([, body]) => parseCsv(body));
+}
+
+function readingIds(rows: Record<string, string | number>[]) {
+  return rows.map((row) => `${row.shard_id}/${row.sequence_number}/${row.reading_index}`);
+}
+
+/** Three single-reading records and one record holding a burst of five readings. */
+function fourRecords(): TestRecord[] {
+  return [
+    { sequenceNumber: sequenceNumber(1), data: labReading(101, ARRIVAL_MS - 3_000) },
+    { sequenceNumber: sequenceNumber(2), data: labReading(102, ARRIVAL_MS - 2_000), partitionKey: '102' },
+    { sequenceNumber: sequenceNumber(3), data: labBurst(103, 5), partitionKey: '103' },
+    { sequenceNumber: sequenceNumber(4), data: labReading(101, ARRIVAL_MS - 500) },
+  ];
+}
+
+describe('transform batch', () => {
+  test('a valid batch becomes one CSV object, one document per record and no failures', async () => {
+    const response = await processTransformBatch(kinesisEvent(fourRecords()), harness.deps);
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect([...harness.objects.keys()]).toEqual([csvKey(sequenceNumber(1))]);
+    const body = harness.objects.get(csvKey(sequenceNumber(1))) as string;
+    expect(body.split('\n')[0]).toBe(CSV_HEADER);
+    const rows = parseCsv(body);
+    expect(rows).toHaveLength(8);
+    expect(rows[0]).toMatchObject({
+      stream: 'sensor-readings',
+      shard_id: 'shardId-000000000000',
+      partition_key: '101',
+      sequence_number: sequenceNumber(1),
+      reading_index: '0',
+      equipment_id: '101',
+      vibration_amplitude: '251.3',
+      is_anomaly: 'false',
+      arrival_time: new Date(ARRIVAL_MS).toISOString(),
+    });
+    expect(harness.items.size).toBe(4);
+    const documents = [...harness.items.values()] as unknown as ReadingDocument[];
+    expect(documents.map((d) => d.count).sort()).toEqual([1, 1, 1, 5]);
+    expect(harness.anomalyRecords).toEqual([]);
+  });
+
+  test('an array record becomes one document and one CSV row per reading, indexed by position', async () => {
+    const response = await processTransformBatch(
+      kinesisEvent([{ sequenceNumber: sequenceNumber(7), data: labBurst(101, 1000) }]),
+      harness.deps,
+    );
+
+    expect(response.batchItemFailures).toEqual([]);
+    const rows = csvRows();
+    expect(rows.map((r) => Number(r.reading_index))).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    const [document] = [...harness.items.values()] as unknown as ReadingDocument[];
+    expect(harness.items.size).toBe(1);
+    expect(document.count).toBe(1000);
+    expect(flattenDocument(document).map((row) => row.timestamp)).toEqual(rows.map((r) => r.timestamp));
+  });
+
+  test('invalid readings are quarantined with their reason while valid ones of the same record go through', async () => {
+    const mixed = [
+      labReading(101, ARRIVAL_MS - 100),
+      labReading(101, ARRIVAL_MS - 90, { humidity: 140 }),
+      labReading(101, ARRIVAL_MS - 80),
+    ];
+    const response = await processTransformBatch(
+      kinesisEvent([
+        { sequenceNumber: sequenceNumber(1), data: mixed },
+        { sequenceNumber: sequenceNumber(2), data: Buffer.from('{"timestamp": oops') },
+      ]),
+      harness.deps,
+    );
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(csvRows().map((r) => r.reading_index)).toEqual(['0', '2']);
+    const quarantined = (harness.objects.get(quarantineKey(sequenceNumber(1))) as string)
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(quarantined).toHaveLength(2);
+    expect(quarantined[0]).toMatchObject({
+      sequence_number: sequenceNumber(1),
+      reading_index: 1,
+      reason: expect.stringMatching(/humidity 140 is above the physical maximum 100/),
+      data: expect.objectContaining({ humidity: 140 }),
+    });
+    expect(quarantined[1]).toMatchObject({
+      sequence_number: sequenceNumber(2),
+      reading_index: null,
+      reason: expect.stringMatching(/^record is not JSON/),
+      data: '{"timestamp": oops',
+      data_encoding: 'text',
+    });
+  });
+
+  test('anomalous readings are put on the anomalies stream, grouped per equipment, keyed by equipment id', async () => {
+    await processTransformBatch(
+      kinesisEvent([
+        {
+          sequenceNumber: sequenceNumber(1),
+          data: [labReading(101, ARRIVAL_MS - 10, { temperature: 95 }), labReading(101, ARRIVAL_MS - 9)],
+        },
+      ]),
+      harness.deps,
+    );
+
+    expect(harness.anomalyRecords).toHaveLength(1);
+    expect(harness.anomalyRecords[0].PartitionKey).toBe('101');
+    const events = parseAnomalyRecord(harness.anomalyRecords[0].Data as Uint8Array);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      event_id: `shardId-000000000000:${sequenceNumber(1)}:0`,
+      equipment_id: 101,
+      anomalous_features: ['temperature'],
+      reasons: ['temperature +58% over baseline'],
+    });
+    expect(csvRows().map((r) => r.is_anomaly)).toEqual(['true', 'false']);
+  });
+
+  test('DynamoDB unprocessed items are retried until written', async () => {
+    let calls = 0;
+    harness.documents.on(BatchWriteCommand).callsFake((input) => {
+      calls++;
+      const requests = Object.values(input.RequestItems)[0] as {
+        PutRequest: { Item: Record<string, unknown> };
+      }[];
+      if (calls === 1) return { UnprocessedItems: input.RequestItems };
+      for (const { PutRequest } of requests)
+        harness.items.set(`${PutRequest.Item.pk}|${PutRequest.Item.sk}`, PutRequest.Item);
+      return { UnprocessedItems: {} };
+    });
+
+    const response = await processTransformBatch(kinesisEvent(fourRecords().slice(0, 1)), harness.deps);
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(calls).toBe(2);
+    expect(harness.items.size).toBe(1);
+  });
+
+  test('a record whose documents stay unprocessed is reported failed with every record after it, and the CSV holds only the records before it', async () => {
+    harness.documents.on(BatchWriteCommand).callsFake((input) => {
+      const requests = Object.values(input.RequestItems)[0] as {
+        PutRequest: { Item: Record<string, unknown> };
+      }[];
+      if (requests.some((r) => r.PutRequest.Item.equipment_id === 102))
+        return { UnprocessedItems: input.RequestItems };
+      for (const { PutRequest } of requests)
+        harness.items.set(`${PutRequest.Item.pk}|${PutRequest.Item.sk}`, PutRequest.Item);
+      return { UnprocessedItems: {} };
+    });
+
+    const response = await processTransformBatch(kinesisEvent(fourRecords()), harness.deps);
+
+    expect(response.batchItemFailures).toEqual([2, 3, 4].map((n) => ({ itemIdentifier: sequenceNumber(n) })));
+    expect(csvRows().map((r) => r.sequence_number)).toEqual([sequenceNumber(1)]);
+    expect(harness.documents.commandCalls(BatchWriteCommand)).toHaveLength(1 + TEST_RETRY.maxAttempts);
+  });
+
+  test('Kinesis records that fail in PutRecords are sent again, alone', async () => {
+    const attempts: number[] = [];
+    harness.kinesis.on(PutRecordsCommand).callsFake((input) => {
+      attempts.push(input.Records.length);
+      if (attempts.length === 1) {
+        return {
+          FailedRecordCount: 1,
+          Records: input.Records.map((_: unknown, i: number) =>
+            i === 1 ? { ErrorCode: 'ProvisionedThroughputExceededException' } : { SequenceNumber: '1' },
+          ),
+        };
+      }
+      harness.anomalyRecords.push(...input.Records);
+      return { FailedRecordCount: 0, Records: input.Records.map(() => ({ SequenceNumber: '2' })) };
+    });
+    const hot = (id: number) => labReading(id, ARRIVAL_MS - 10, { vibration_frequency: 2_000 });
+
+    const response = await processTransformBatch(
+      kinesisEvent([{ sequenceNumber: sequenceNumber(1), data: [hot(101), hot(102), hot(103)] }]),
+      harness.deps,
+    );
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(attempts).toEqual([3, 1]);
+    expect(harness.anomalyRecords.map((r) => r.PartitionKey)).toEqual(['102']);
+  });
+
+  test('an S3 failure reports exactly the records whose rows the lost object held: all of them', async () => {
+    harness.s3.on(PutObjectCommand).rejects(new Error('SlowDown'));
+
+    const response = await processTransformBatch(kinesisEvent(fourRecords()), harness.deps);
+
+    expect(response.batchItemFailures).toEqual(
+      [1, 2, 3, 4].map((n) => ({ itemIdentifier: sequenceNumber(n) })),
+    );
+  });
+
+  test('when every record fails the batch fails as a whole, so Lambda bisects it', async () => {
+    harness.documents.on(BatchWriteCommand).rejects(new Error('AccessDeniedException'));
+
+    await expect(processTransformBatch(kinesisEvent(fourRecords()), harness.deps)).rejects.toThrow(
+      /All records failed processing/,
+    );
+  });
+
+  test('a replayed batch rewrites the same S3 keys and DynamoDB keys with the same content', async () => {
+    const event = kinesisEvent(fourRecords());
+    await processTransformBatch(event, harness.deps);
+    const objectsBefore = new Map(harness.objects);
+    const keysBefore = [...harness.items.keys()].sort();
+
+    await processTransformBatch(event, harness.deps);
+
+    expect(harness.objects).toEqual(objectsBefore);
+    expect([...harness.items.keys()].sort()).toEqual(keysBefore);
+    expect(harness.s3.commandCalls(PutObjectCommand)).toHaveLength(2);
+  });
+
+  test('a retry from a failed record writes each reading into the CSV lake exactly once', async () => {
+    let failRecordTwo = true;
+    harness.documents.on(BatchWriteCommand).callsFake((input) => {
+      const requests = Object.values(input.RequestItems)[0] as {
+        PutRequest: { Item: Record<string, unknown> };
+      }[];
+      if (failRecordTwo && requests.some((r) => r.PutRequest.Item.sequence_number === sequenceNumber(2))) {
+        throw new Error('InternalServerError');
+      }
+      for (const { PutRequest } of requests)
+        harness.items.set(`${PutRequest.Item.pk}|${PutRequest.Item.sk}`, PutRequest.Item);
+      return { UnprocessedItems: {} };
+    });
+    const records = fourRecords();
+    const first = await processTransformBatch(kinesisEvent(records), harness.deps);
+    expect(first.batchItemFailures[0].itemIdentifier).toBe(sequenceNumber(2));
+
+    failRecordTwo = false;
+    // Lambda resumes from the first reported record.
+    await processTransformBatch(kinesisEvent(records.slice(1)), harness.deps);
+
+    const ids = readingIds(csvRows());
+    expect(ids).toHaveLength(8);
+    expect(new Set(ids).size).toBe(8);
+  });
+
+  test('a bisected retry after the objects were written once still counts each reading once', async () => {
+    // First attempt: the CSV lands but the quarantine object does not, so the batch is retried;
+    // Lambda may split it in two, and the first half rewrites the first attempt's CSV key.
+    const records: TestRecord[] = [
+      ...fourRecords(),
+      { sequenceNumber: sequenceNumber(5), data: Buffer.from('not json') },
+    ];
+    let quarantineFails = true;
+    harness.s3.on(PutObjectCommand).callsFake((input) => {
+      if (quarantineFails && input.Key.startsWith('quarantine/')) throw new Error('InternalError');
+      harness.objects.set(input.Key, String(input.Body));
+      return {};
+    });
+    const first = await processTransformBatch(kinesisEvent(records), harness.deps);
+    expect(first.batchItemFailures).toHaveLength(5);
+
+    quarantineFails = false;
+    await processTransformBatch(kinesisEvent(records.slice(0, 2)), harness.deps);
+    await processTransformBatch(kinesisEvent(records.slice(2)), harness.deps);
+
+    const ids = readingIds(csvRows());
+    expect(ids.sort()).toEqual(
+      [
+        `shardId-000000000000/${sequenceNumber(1)}/0`,
+        `shardId-000000000000/${sequenceNumber(2)}/0`,
+        ...[0, 1, 2, 3, 4].map((i) => `shardId-000000000000/${sequenceNumber(3)}/${i}`),
+        `shardId-000000000000/${sequenceNumber(4)}/0`,
+      ].sort(),
+    );
+    const documentReadings = [...harness.items.values()].reduce((n, item) => n + Number(item.count), 0);
+    expect(documentReadings).toBe(8);
+  });
+
+  test('the Lambda handler, with logging and metrics middleware, returns the partial batch response', async () => {
+    harness.s3.on(PutObjectCommand).rejects(new Error('SlowDown'));
+    const handler = withObservability(
+      (event: Parameters<typeof processTransformBatch>[0], context) =>
+        processTransformBatch(event, harness.deps, context),
+      harness.deps,
+    );
+    const context = { functionName: 'transform', awsRequestId: 'req-1' } as Context;
+
+    const response = await handler(kinesisEvent(fourRecords().slice(0, 2)), context);
+
+    expect(response.batchItemFailures).toHaveLength(2);
+  });
+});
