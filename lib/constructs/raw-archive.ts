@@ -56,7 +56,8 @@ export class RawArchive extends Construct {
     // The Firehose module adds a mapping of its service CIDR blocks, used by destinations in a VPC only.
     Validations.of(Stack.of(this)).acknowledge({
       id: 'CloudFormation-Validate::W7001',
-      reason: 'Unused mapping of Firehose CIDR blocks that aws-cdk-lib adds to every stack with a delivery stream.',
+      reason:
+        'Unused mapping of Firehose CIDR blocks that aws-cdk-lib adds to every stack with a delivery stream.',
     });
     acknowledge(
       this.deliveryStream,
