@@ -1,0 +1,49 @@
+import type { Feature } from '../lambdas/shared/features';
+
+/**
+ * What the dashboard page shows, as its server sends it (GET /api/snapshot): per equipment the four
+ * features over the window, binned so the page stays light at thousands of readings a second, the
+ * anomalous readings themselves, the latest alerts, and the pipeline's counters.
+ */
+export interface DashboardSnapshot {
+  /** Where the data comes from: the local pipeline, or a deployed stack. */
+  target: 'local' | 'aws';
+  generatedAt: string;
+  /** Window shown, inclusive, epoch ms; null when nothing is stored yet. */
+  window: { fromMs: number; toMs: number } | null;
+  equipment: EquipmentSeries[];
+  alerts: AlertSummary[];
+  /** Named counts shown as tiles, in order (for example readings in the window, anomalies, alerts). */
+  counters: { name: string; value: number }[];
+}
+
+export interface EquipmentSeries {
+  equipmentId: number;
+  readings: number;
+  anomalies: number;
+  /** One entry per time bin: bin start (epoch ms) and the mean of each feature in the bin. */
+  bins: { t: number; count: number; anomalies: number; maxScore: number; means: Record<Feature, number> }[];
+  /** The newest anomalous readings (at most a few hundred), for marking points. */
+  anomalousReadings: {
+    t: number;
+    values: Record<Feature, number>;
+    score: number;
+    features: Feature[];
+    reasons: string;
+  }[];
+}
+
+export interface AlertSummary {
+  /** Event time of the episode's first anomaly, epoch ms. */
+  startedMs: number;
+  equipmentId: number;
+  subject: string;
+  severity: 'low' | 'medium' | 'high';
+  features: Feature[];
+  episodeId: string;
+}
+
+/** Where a dashboard server gets its snapshots. */
+export interface DashboardSource {
+  snapshot(): Promise<DashboardSnapshot>;
+}
