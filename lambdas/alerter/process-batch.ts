@@ -75,8 +75,11 @@ async function processRecord(record: KinesisStreamRecord, deps: AlerterDeps): Pr
       deps.episodes.get(equipmentId) ??
       (await loadEpisode(deps.documents, config.stateTable, equipmentId));
     const { state, started } = advanceEpisode(current, anomaly, config.quietMs);
-    if (started) alerts.push(alertFor(state, anomaly, config.quietMs));
-    touched.set(equipmentId, state);
+    if (started) {
+      const alert = alertFor(state, anomaly, config.quietMs);
+      alerts.push(alert);
+      touched.set(equipmentId, { ...state, subject: alert.subject, severity: alert.attributes.severity });
+    } else touched.set(equipmentId, state);
   }
   for (const alert of alerts) {
     await deps.sns.send(

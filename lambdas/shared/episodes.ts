@@ -16,6 +16,9 @@ export interface EpisodeState {
   anomalyCount: number;
   peakScore: number;
   features: Feature[];
+  /** The alert that opened the episode, kept for dashboards. */
+  subject?: string;
+  severity?: Severity;
 }
 
 export function advanceEpisode(

@@ -133,6 +133,8 @@ describe('alerter', () => {
       startedMs: T0,
       lastAnomalyMs: T0 + 10_000,
       anomalyCount: 2,
+      subject: 'Anomaly on equipment 101: temperature +23% over baseline',
+      severity: 'medium',
     });
   });
 
