@@ -11,9 +11,12 @@ export interface Observability {
 }
 
 /** Structured JSON logs and embedded-format metrics, as Powertools sets them up. */
-export function createObservability(serviceName: string): Observability {
+export function createObservability(
+  serviceName: string,
+  logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT',
+): Observability {
   return {
-    logger: new Logger({ serviceName }),
+    logger: new Logger({ serviceName, ...(logLevel ? { logLevel } : {}) }),
     metrics: new Metrics({
       serviceName,
       namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'SensorPipeline',

@@ -1,23 +1,9 @@
-import type { KinesisStreamEvent } from 'aws-lambda';
 import { createDocumentClient, createKinesisClient, createS3Client } from '../shared/aws/clients';
-import { createDetector } from '../shared/detector';
-import { loadModelFile } from '../shared/model-file';
-import { createObservability, withObservability } from '../shared/observability';
-import { loadTransformConfig } from './config';
-import { processTransformBatch, type TransformDeps } from './process-batch';
+import { createObservability } from '../shared/observability';
+import { createTransformHandler } from './handler';
 
-const config = loadTransformConfig(process.env);
-const observability = createObservability('transform');
-const deps: TransformDeps = {
-  config,
-  detector: createDetector(loadModelFile(config.modelPath), { scoreThreshold: config.scoreThreshold }),
-  s3: createS3Client(),
-  documents: createDocumentClient(),
-  kinesis: createKinesisClient(),
-  ...observability,
-};
-
-export const handler = withObservability(
-  (event: KinesisStreamEvent, context) => processTransformBatch(event, deps, context),
-  observability,
+export const handler = createTransformHandler(
+  process.env,
+  { s3: createS3Client(), documents: createDocumentClient(), kinesis: createKinesisClient() },
+  createObservability('transform'),
 );

@@ -1,0 +1,27 @@
+import type { KinesisStreamEvent } from 'aws-lambda';
+import { createDetector } from '../shared/detector';
+import { loadModelFile } from '../shared/model-file';
+import { type Observability, withObservability } from '../shared/observability';
+import { loadTransformConfig } from './config';
+import { processTransformBatch, type TransformDeps } from './process-batch';
+
+export type TransformClients = Pick<TransformDeps, 's3' | 'documents' | 'kinesis'>;
+
+/** The transform handler from its environment and clients: Lambda's index.ts and local mode both build it here. */
+export function createTransformHandler(
+  env: NodeJS.ProcessEnv,
+  clients: TransformClients,
+  observability: Observability,
+) {
+  const config = loadTransformConfig(env);
+  const deps: TransformDeps = {
+    config,
+    detector: createDetector(loadModelFile(config.modelPath), { scoreThreshold: config.scoreThreshold }),
+    ...clients,
+    ...observability,
+  };
+  return withObservability(
+    (event: KinesisStreamEvent, context) => processTransformBatch(event, deps, context),
+    observability,
+  );
+}
