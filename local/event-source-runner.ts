@@ -23,6 +23,7 @@ import { ShardReader, type ShardRecord } from './shard-reader';
 export type KinesisBatchHandler = (
   event: KinesisStreamEvent,
   context: Context,
+  // biome-ignore lint/suspicious/noConfusingVoidType: like a Lambda handler, a handler may return nothing.
 ) => Promise<KinesisStreamBatchResponse | undefined | void>;
 
 export interface FailedBatch {
