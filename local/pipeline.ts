@@ -50,6 +50,8 @@ export class LocalPipeline {
     readonly transform: EventSourceRunner,
     readonly alerter: EventSourceRunner,
     readonly archive: LocalRawArchive,
+    /** The transform handler as the runner invokes it, for replaying batches. */
+    readonly transformHandler: KinesisBatchHandler,
   ) {}
 
   static async start(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
@@ -71,7 +73,7 @@ export class LocalPipeline {
         ALERTS_TOPIC_ARN: LOCAL_NAMES.alertsTopicArn,
         QUIET_PERIOD_SECONDS: String(options.alertQuietPeriodSeconds ?? 60),
       };
-      const level = options.handlerLogLevel ?? 'WARN';
+      const level = options.handlerLogLevel;
       const transformHandler = createTransformHandler(
         handlerEnv,
         clients,
@@ -81,12 +83,15 @@ export class LocalPipeline {
       const onFailure = (batch: FailedBatch) => writeDeadLetter(clients, batch);
 
       let pipeline: LocalPipeline | undefined;
+      const wrappedTransform = options.wrapTransform
+        ? options.wrapTransform(transformHandler)
+        : transformHandler;
       const transform = new EventSourceRunner({
         consumer: 'transform',
         kinesis: clients.kinesis,
         streamName: LOCAL_NAMES.inputStream,
         region: services.region,
-        handler: options.wrapTransform ? options.wrapTransform(transformHandler) : transformHandler,
+        handler: wrappedTransform,
         settings: { ...DEFAULT_EVENT_SOURCE_SETTINGS, ...options.transform },
         checkpoints,
         onFailure,
@@ -115,7 +120,7 @@ export class LocalPipeline {
         bufferSizeBytes: options.archiveBufferSizeBytes ?? 5 * 1024 * 1024,
         log,
       });
-      pipeline = new LocalPipeline(services, clients, transform, alerter, archive);
+      pipeline = new LocalPipeline(services, clients, transform, alerter, archive, wrappedTransform);
       await Promise.all([transform.start(), alerter.start(), archive.start()]);
       return pipeline;
     } catch (error) {

@@ -7,6 +7,7 @@ import dynalite from 'dynalite';
 import kinesalite from 'kinesalite';
 import S3rver from 's3rver';
 import { closeServer, listen, type PublishedMessage, type SnsSink, startSnsSink } from './sns-sink';
+import { SwitchableProxy } from './switchable-proxy';
 
 /**
  * The AWS services of the pipeline, embedded and on loopback: kinesalite (Kinesis), dynalite
@@ -68,21 +69,24 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
   await listen(dynamo);
   const s3Address = await s3.run();
   const sns = await startSnsSink({ onMessage: options.onAlert });
-  const dynamoPort = portOf(dynamo);
+  // DynamoDB is reached through a proxy that fault tests can switch off; dynalite itself keeps running.
+  const dynamoProxy = new SwitchableProxy(portOf(dynamo));
+  await dynamoProxy.start();
 
   return {
     region: LOCAL_REGION,
     credentials: LOCAL_CREDENTIALS,
     endpoints: {
       kinesis: `http://127.0.0.1:${portOf(kinesis)}`,
-      dynamodb: `http://127.0.0.1:${dynamoPort}`,
+      dynamodb: `http://127.0.0.1:${dynamoProxy.port}`,
       s3: `http://127.0.0.1:${s3Address.port}`,
       sns: sns.endpoint,
     },
     sns,
-    stopDynamo: () => closeServer(dynamo),
-    startDynamo: () => listen(dynamo, dynamoPort),
+    stopDynamo: () => dynamoProxy.stop(),
+    startDynamo: () => dynamoProxy.start(),
     async close() {
+      await dynamoProxy.stop();
       await Promise.allSettled([closeServer(kinesis), closeServer(dynamo), s3.close(), sns.close()]);
       if (!dataDir) rmSync(s3Directory, { recursive: true, force: true });
     },

@@ -86,37 +86,42 @@ export async function processTransformBatch(
     },
     { context, processInParallel: false },
   );
-  // Throws when every record failed, so Lambda retries (and bisects) the batch.
-  await processor.process();
-  if (outcomes.length > 0) {
-    try {
-      await writeBatchObjects(outcomes, deps);
-    } catch (error) {
-      // The batch's CSV (or quarantine) object holds every processed record: all of them failed.
-      deps.logger.error('batch objects not written; every record of the batch is reported failed', {
-        error: error as Error,
-      });
-      deps.metrics.addMetric('RecordsFailed', MetricUnit.Count, event.Records.length);
-      return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.kinesis.sequenceNumber })) };
-    }
+  let written: RecordOutcome[] = [];
+  try {
+    // Throws when every record failed, so Lambda retries (and bisects) the batch.
+    await processor.process();
+    if (outcomes.length > 0) await writeBatchObjects(outcomes, deps);
+    written = outcomes;
+  } catch (error) {
+    if (outcomes.length === 0) throw error;
+    // The batch's CSV (or quarantine) object holds every processed record: all of them failed.
+    deps.logger.error('batch objects not written; every record of the batch is reported failed', {
+      error: error as Error,
+    });
+    return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.kinesis.sequenceNumber })) };
+  } finally {
+    recordBatchMetrics(deps, event.Records.length, written);
   }
+  return processor.response();
+}
 
-  const rows = sum(outcomes, (o) => o.rows.length);
-  const quarantined = sum(outcomes, (o) => o.quarantined.length);
-  const anomalies = sum(outcomes, (o) => o.anomalies);
-  deps.metrics.addMetric('RecordsProcessed', MetricUnit.Count, outcomes.length);
-  deps.metrics.addMetric('RecordsFailed', MetricUnit.Count, event.Records.length - outcomes.length);
+/** Counts of a batch: only the records whose every write landed count as processed. */
+function recordBatchMetrics(deps: TransformDeps, records: number, written: readonly RecordOutcome[]): void {
+  const rows = sum(written, (o) => o.rows.length);
+  const quarantined = sum(written, (o) => o.quarantined.length);
+  const anomalies = sum(written, (o) => o.anomalies);
+  deps.metrics.addMetric('RecordsProcessed', MetricUnit.Count, written.length);
+  deps.metrics.addMetric('RecordsFailed', MetricUnit.Count, records - written.length);
   deps.metrics.addMetric('ReadingsValid', MetricUnit.Count, rows);
   deps.metrics.addMetric('ReadingsQuarantined', MetricUnit.Count, quarantined);
   deps.metrics.addMetric('ReadingsAnomalous', MetricUnit.Count, anomalies);
   deps.logger.info('batch processed', {
-    records: event.Records.length,
-    recordsProcessed: outcomes.length,
+    records,
+    recordsProcessed: written.length,
     readingsValid: rows,
     readingsQuarantined: quarantined,
     readingsAnomalous: anomalies,
   });
-  return processor.response();
 }
 
 async function processRecord(record: KinesisStreamRecord, deps: TransformDeps): Promise<RecordOutcome> {
