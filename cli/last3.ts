@@ -1,5 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   DEFAULT_WINDOW_MS,
@@ -7,7 +6,7 @@ import {
   queryLastMinutes,
 } from '../lambdas/shared/aws/last-minutes';
 import type { ReadingRow } from '../lambdas/shared/processed-reading';
-import { type DynamoTarget, defaultTableName, readLocalEndpoints, type Target } from './targets';
+import { type DynamoTarget, documentClientFor, resolveTableTarget, type Target } from './targets';
 
 /** `npm run last3`: the readings of the last 3 minutes, as the lab's STREAMDATA_LAST3_VIEW shows them. */
 
@@ -69,8 +68,8 @@ export function last3Command(io: CliIo): Command {
     .option('--endpoint <url>', 'a DynamoDB-compatible endpoint (overrides the target)')
     .showHelpAfterError()
     .action(async (options: Last3Options) => {
-      const target = resolveTarget(options);
-      const client = (io.client ?? createClient)(target);
+      const target = resolveTableTarget(options);
+      const client = (io.client ?? documentClientFor)(target);
       const result = await queryLastMinutes(client, {
         tableName: target.tableName,
         equipmentId: options.equipment,
@@ -79,24 +78,6 @@ export function last3Command(io: CliIo): Command {
       });
       io.out(options.json ? formatJson(result, options) : formatTable(result, options));
     });
-}
-
-function resolveTarget(options: Last3Options): DynamoTarget {
-  if (options.target === 'local' && !options.endpoint) {
-    const local = readLocalEndpoints();
-    return { region: local.region, endpoint: local.dynamodb, tableName: options.table ?? local.tableName };
-  }
-  return {
-    region: options.region,
-    endpoint: options.endpoint,
-    tableName: options.table ?? defaultTableName(options.namePrefix),
-  };
-}
-
-function createClient(target: DynamoTarget): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(
-    new DynamoDBClient({ region: target.region, endpoint: target.endpoint }),
-  );
 }
 
 function newest<T>(rows: readonly T[], limit: number | undefined): T[] {

@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /**
  * Where the CLIs find the pipeline. `aws`: the deployed stack, with the caller's own credentials and
@@ -22,7 +24,21 @@ export interface DynamoTarget {
   region?: string;
   endpoint?: string;
   tableName: string;
+  /** The local pipeline's emulator: it checks no signature, but the SDK needs a key pair to sign. */
+  local: boolean;
 }
+
+/** The options every CLI that reads the readings table takes. */
+export interface TableTargetOptions {
+  target: Target;
+  table?: string;
+  namePrefix: string;
+  region?: string;
+  endpoint?: string;
+}
+
+/** The emulators accept any key pair; this one is s3rver's default, which S3 requires. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 export function readLocalEndpoints(cwd = process.cwd()): LocalEndpoints {
   const file = join(cwd, LOCAL_ENDPOINTS_FILE);
@@ -37,4 +53,32 @@ export function readLocalEndpoints(cwd = process.cwd()): LocalEndpoints {
 /** Default physical name of the readings table (see lib/constructs/readings-table.ts). */
 export function defaultTableName(namePrefix = ''): string {
   return `${namePrefix}sensor-readings`;
+}
+
+export function resolveTableTarget(options: TableTargetOptions): DynamoTarget {
+  if (options.target === 'local' && !options.endpoint) {
+    const local = readLocalEndpoints();
+    return {
+      local: true,
+      region: local.region,
+      endpoint: local.dynamodb,
+      tableName: options.table ?? local.tableName,
+    };
+  }
+  return {
+    local: options.target === 'local',
+    region: options.region,
+    endpoint: options.endpoint,
+    tableName: options.table ?? defaultTableName(options.namePrefix),
+  };
+}
+
+export function documentClientFor(target: DynamoTarget): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      region: target.region,
+      endpoint: target.endpoint,
+      ...(target.local ? { credentials: LOCAL_CREDENTIALS } : {}),
+    }),
+  );
 }

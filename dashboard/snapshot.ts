@@ -11,6 +11,8 @@ export interface DashboardSnapshot {
   generatedAt: string;
   /** Window shown, inclusive, epoch ms; null when nothing is stored yet. */
   window: { fromMs: number; toMs: number } | null;
+  /** Width of a time bin in ms: the page's resolution, shown beside the window. */
+  binMs: number;
   equipment: EquipmentSeries[];
   alerts: AlertSummary[];
   /** Named counts shown as tiles, in order (for example readings in the window, anomalies, alerts). */

@@ -1,0 +1,186 @@
+import { performance } from 'node:perf_hooks';
+import {
+  binSizeFor,
+  MAX_ANOMALOUS_READINGS,
+  MAX_BINS,
+  type SnapshotInput,
+  toSnapshot,
+} from '../../dashboard/aggregate';
+import type { AlertSummary } from '../../dashboard/snapshot';
+import { hotReading, readingRow } from './rows';
+
+const T0 = Date.UTC(2026, 10, 23, 19, 47, 0);
+const WINDOW = { fromMs: T0, toMs: T0 + 180_000 };
+
+function snapshotOf(rows: SnapshotInput['rows'], extra: Partial<SnapshotInput> = {}) {
+  return toSnapshot({ target: 'local', rows, window: WINDOW, alerts: [], counters: [], ...extra });
+}
+
+describe('toSnapshot', () => {
+  test('bins readings by second, with the mean of each feature and the count per bin', () => {
+    const snapshot = snapshotOf([
+      readingRow(101, T0 + 100, { temperature: 60 }),
+      readingRow(101, T0 + 900, { temperature: 62, humidity: 31 }),
+      readingRow(101, T0 + 1_500, { temperature: 70 }),
+    ]);
+
+    expect(snapshot.binMs).toBe(1_000);
+    expect(snapshot.equipment).toHaveLength(1);
+    expect(snapshot.equipment[0].bins).toEqual([
+      {
+        t: T0,
+        count: 2,
+        anomalies: 0,
+        maxScore: 0.1,
+        means: { vibration_amplitude: 250, vibration_frequency: 1000, temperature: 61, humidity: 30.5 },
+      },
+      {
+        t: T0 + 1_000,
+        count: 1,
+        anomalies: 0,
+        maxScore: 0.1,
+        means: { vibration_amplitude: 250, vibration_frequency: 1000, temperature: 70, humidity: 30 },
+      },
+    ]);
+  });
+
+  test('reads reading times to the millisecond, in any ISO form', () => {
+    const snapshot = snapshotOf([
+      readingRow(101, 0, { timestamp: '2026-11-23T19:47:59.999Z', anomaly_score: 0.9, is_anomaly: true }),
+      readingRow(101, 0, { timestamp: '2026-11-23T19:48:00.007Z', anomaly_score: 0.9, is_anomaly: true }),
+      readingRow(101, 0, { timestamp: '2026-11-23T20:48:01+01:00', anomaly_score: 0.9, is_anomaly: true }),
+    ]);
+
+    expect(snapshot.equipment[0].anomalousReadings.map((reading) => reading.t)).toEqual([
+      Date.UTC(2026, 10, 23, 19, 47, 59, 999),
+      Date.UTC(2026, 10, 23, 19, 48, 0, 7),
+      Date.UTC(2026, 10, 23, 19, 48, 1),
+    ]);
+    expect(snapshot.equipment[0].bins.map((bin) => bin.t)).toEqual([
+      Date.UTC(2026, 10, 23, 19, 47, 59),
+      Date.UTC(2026, 10, 23, 19, 48, 0),
+      Date.UTC(2026, 10, 23, 19, 48, 1),
+    ]);
+  });
+
+  test('a 3-minute window gets 1 s bins; longer windows wider bins, never more than MAX_BINS', () => {
+    expect(binSizeFor(180_000)).toBe(1_000);
+    expect(binSizeFor(360_000)).toBe(1_000);
+    expect(binSizeFor(600_000)).toBe(2_000);
+    expect(binSizeFor(3_600_000)).toBe(10_000);
+    for (const windowMs of [60_000, 180_000, 600_000, 3_600_000, 86_400_000])
+      expect(windowMs / binSizeFor(windowMs)).toBeLessThanOrEqual(MAX_BINS);
+
+    const everySecond = Array.from({ length: 181 }, (_, i) => readingRow(101, T0 + i * 1_000 + 3));
+    expect(snapshotOf(everySecond).equipment[0].bins).toHaveLength(181);
+    expect(snapshotOf(everySecond, { binMs: 10_000 }).equipment[0].bins).toHaveLength(19);
+  });
+
+  test('counts anomalies and keeps the highest score per bin, and lists the anomalous readings', () => {
+    const snapshot = snapshotOf([
+      readingRow(101, T0 + 10, { anomaly_score: 0.2 }),
+      hotReading(101, T0 + 20, 90),
+      readingRow(101, T0 + 30, { anomaly_score: 0.3 }),
+    ]);
+
+    const [series] = snapshot.equipment;
+    expect(series).toMatchObject({ readings: 3, anomalies: 1 });
+    expect(series.bins[0]).toMatchObject({ count: 3, anomalies: 1, maxScore: 0.97 });
+    expect(series.anomalousReadings).toEqual([
+      {
+        t: T0 + 20,
+        values: { vibration_amplitude: 250, vibration_frequency: 1000, temperature: 90, humidity: 30 },
+        score: 0.97,
+        features: ['temperature'],
+        reasons: 'temperature +50% over baseline',
+      },
+    ]);
+  });
+
+  test('keeps only the newest anomalous readings of each equipment, oldest first', () => {
+    const count = MAX_ANOMALOUS_READINGS * 3 + 7;
+    const rows = Array.from({ length: count }, (_, i) => hotReading(101, T0 + i * 10));
+
+    const [series] = snapshotOf(rows).equipment;
+
+    expect(series.anomalies).toBe(count);
+    expect(series.anomalousReadings).toHaveLength(MAX_ANOMALOUS_READINGS);
+    expect(series.anomalousReadings[0].t).toBe(T0 + (count - MAX_ANOMALOUS_READINGS) * 10);
+    expect(series.anomalousReadings.at(-1)?.t).toBe(T0 + (count - 1) * 10);
+  });
+
+  test('keeps equipment apart, sorted by id, whatever the order of the rows', () => {
+    const snapshot = snapshotOf([
+      readingRow(103, T0 + 2_000, { humidity: 40 }),
+      readingRow(101, T0 + 1_000, { humidity: 20 }),
+      hotReading(102, T0 + 1_500),
+      readingRow(101, T0, { humidity: 22 }),
+    ]);
+
+    expect(snapshot.equipment.map((s) => [s.equipmentId, s.readings, s.anomalies])).toEqual([
+      [101, 2, 0],
+      [102, 1, 1],
+      [103, 1, 0],
+    ]);
+    expect(snapshot.equipment[0].bins.map((bin) => [bin.t, bin.means.humidity])).toEqual([
+      [T0, 22],
+      [T0 + 1_000, 20],
+    ]);
+    expect(snapshot.equipment[0].anomalousReadings).toEqual([]);
+    expect(snapshot.equipment[1].anomalousReadings).toHaveLength(1);
+  });
+
+  test('an empty window gives no equipment, and passes alerts and counters through', () => {
+    const alert: AlertSummary = {
+      startedMs: T0,
+      equipmentId: 101,
+      subject: 'Anomaly on equipment 101: temperature +52% over baseline',
+      severity: 'high',
+      features: ['temperature'],
+      episodeId: `101-${T0}`,
+    };
+    const counters = [{ name: 'readings in window', value: 0 }];
+
+    const snapshot = toSnapshot({
+      target: 'aws',
+      rows: [],
+      window: null,
+      alerts: [alert],
+      counters,
+      generatedAtMs: T0,
+    });
+
+    expect(snapshot).toEqual({
+      target: 'aws',
+      generatedAt: new Date(T0).toISOString(),
+      window: null,
+      binMs: 1_000,
+      equipment: [],
+      alerts: [alert],
+      counters,
+    });
+  });
+
+  test('aggregates 500,000 readings in well under a second', () => {
+    const equipmentIds = [101, 102, 103, 104, 105, 106, 107, 108, 109, 110];
+    const rows = Array.from({ length: 500_000 }, (_, i) => {
+      const equipmentId = equipmentIds[i % equipmentIds.length];
+      const timeMs = T0 + Math.floor((i * 180_000) / 500_000);
+      return i % 97 === 0 ? hotReading(equipmentId, timeMs) : readingRow(equipmentId, timeMs);
+    });
+
+    const started = performance.now();
+    const snapshot = snapshotOf(rows);
+    const elapsedMs = performance.now() - started;
+    console.log(`toSnapshot: 500,000 readings of 10 equipment in ${elapsedMs.toFixed(0)} ms`);
+
+    expect(elapsedMs).toBeLessThan(1_000);
+    expect(snapshot.equipment).toHaveLength(10);
+    for (const series of snapshot.equipment) {
+      expect(series.readings).toBe(50_000);
+      expect(series.bins.length).toBeLessThanOrEqual(181);
+      expect(series.bins.reduce((sum, bin) => sum + bin.count, 0)).toBe(50_000);
+      expect(series.anomalousReadings).toHaveLength(MAX_ANOMALOUS_READINGS);
+    }
+  });
+});
