@@ -17,7 +17,14 @@ export interface LocalEndpoints {
   dynamodb: string;
   kinesis: string;
   s3: string;
+  sns: string;
   tableName: string;
+  inputStream: string;
+  anomaliesStream: string;
+  processedBucket: string;
+  rawBucket: string;
+  /** The dashboard's URL, when it runs. */
+  dashboard?: string;
 }
 
 export interface DynamoTarget {

@@ -1,0 +1,57 @@
+import type { AlertSummary, DashboardSnapshot, DashboardSource } from '../dashboard/snapshot';
+import { TableSource } from '../dashboard/table-source';
+import type { Feature } from '../lambdas/shared/features';
+import { LOCAL_NAMES } from './names';
+import type { LocalPipeline } from './pipeline';
+
+/** Counts the local run knows of as it goes (the report reads them back from the services instead). */
+export interface RunProgressCounters {
+  sent: number;
+}
+
+/**
+ * The dashboard of `npm start`: the readings table's window as for a deployed stack, every alert the
+ * SNS sink received (not only each equipment's current episode), and the pipeline's running counters.
+ */
+export class LocalPipelineSource implements DashboardSource {
+  private readonly table: TableSource;
+
+  constructor(
+    private readonly pipeline: LocalPipeline,
+    private readonly progress: RunProgressCounters,
+  ) {
+    this.table = new TableSource(pipeline.clients.documents, LOCAL_NAMES.table, { target: 'local' });
+  }
+
+  async snapshot(): Promise<DashboardSnapshot> {
+    const snapshot = await this.table.snapshot();
+    const { transform, alerter, services } = this.pipeline;
+    const alerts = services.sns.messages.map(toAlertSummary).reverse().slice(0, 20);
+    return {
+      ...snapshot,
+      alerts,
+      counters: [
+        { name: 'readings sent', value: this.progress.sent },
+        { name: 'records transformed', value: transform.stats.recordsProcessed },
+        { name: 'alerts sent', value: services.sns.messages.length },
+        {
+          name: 'dead-lettered records',
+          value: transform.stats.recordsDeadLettered + alerter.stats.recordsDeadLettered,
+        },
+        ...snapshot.counters,
+      ],
+    };
+  }
+}
+
+function toAlertSummary(message: { subject?: string; attributes: Record<string, string> }): AlertSummary {
+  const episodeId = message.attributes.episode_id ?? '';
+  return {
+    startedMs: Number(episodeId.split('-').pop()),
+    equipmentId: Number(message.attributes.equipment_id),
+    subject: message.subject ?? '',
+    severity: (message.attributes.severity ?? 'low') as AlertSummary['severity'],
+    features: JSON.parse(message.attributes.features ?? '[]') as Feature[],
+    episodeId,
+  };
+}

@@ -1,0 +1,101 @@
+import { randomInt } from 'node:crypto';
+import { Command, InvalidArgumentError } from 'commander';
+import { runLocal } from './run';
+
+const number = (name: string, check: (n: number) => boolean, rule: string) => (value: string) => {
+  const parsed = Number(value);
+  if (!check(parsed)) throw new InvalidArgumentError(`${name} must be ${rule}.`);
+  return parsed;
+};
+const positiveInt = (name: string) => number(name, (n) => Number.isInteger(n) && n > 0, 'a positive integer');
+
+export function startCommand(out: (line: string) => void, signal: AbortSignal): Command {
+  return new Command('start')
+    .description(
+      'Run the whole pipeline on this machine (embedded Kinesis, DynamoDB and S3; the Lambda handlers; a local Firehose and SNS) fed by the simulator, with a live dashboard.',
+    )
+    .option(
+      '--count <n>',
+      'send n readings, wait until all are processed, report, and exit',
+      positiveInt('--count'),
+    )
+    .option(
+      '--duration <s>',
+      'send for s seconds, then finish as with --count',
+      number('--duration', (n) => n > 0, 'positive'),
+    )
+    .option(
+      '--rate <r>',
+      'readings per second',
+      number('--rate', (n) => n > 0, 'positive'),
+      1000,
+    )
+    .option(
+      '--seed <k>',
+      'simulator seed (default: random, printed)',
+      number('--seed', Number.isInteger, 'an integer'),
+    )
+    .option(
+      '--bad-ratio <f>',
+      'fraction of malformed readings to inject',
+      number('--bad-ratio', (n) => n >= 0 && n <= 1, 'between 0 and 1'),
+      0,
+    )
+    .option('--equipment <ids>', 'equipment ids, comma-separated (default: 101,102,103)', (value: string) =>
+      value.split(',').map((id) => positiveInt('--equipment')(id.trim())),
+    )
+    .option('--report <file>', 'write the JSON report of a --count or --duration run here')
+    .option('--no-dashboard', 'do not serve the dashboard')
+    .option(
+      '--port <p>',
+      'dashboard port on 127.0.0.1 (default: a free one)',
+      number('--port', (n) => Number.isInteger(n) && n >= 0 && n < 65_536, 'a port number'),
+      0,
+    )
+    .option('--data-dir <dir>', "keep the services' data on disk here (default: in memory)")
+    .option('--quiet', 'no progress lines', false)
+    .showHelpAfterError()
+    .action(async (options) => {
+      if (options.report && options.count === undefined && options.duration === undefined) {
+        throw new InvalidArgumentError(
+          '--report needs --count or --duration (a run without them ends with Ctrl-C).',
+        );
+      }
+      const report = await runLocal({
+        count: options.count,
+        durationSeconds: options.duration,
+        rate: options.rate,
+        seed: options.seed ?? randomInt(1, 2 ** 31),
+        badRatio: options.badRatio,
+        equipment: options.equipment,
+        dataDir: options.dataDir,
+        dashboard: options.dashboard,
+        port: options.port,
+        reportFile: options.report,
+        quiet: options.quiet,
+        out,
+        signal,
+      });
+      if (report && report.problems.length > 0) process.exitCode = 1;
+    });
+}
+
+if (require.main === module) {
+  const stopping = new AbortController();
+  let interrupts = 0;
+  const stop = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    console.log('\nStopping (Ctrl-C again to quit at once)...');
+    stopping.abort();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  startCommand((line) => console.log(line), stopping.signal)
+    .parseAsync(process.argv)
+    .then(() => process.exit())
+    .catch((error: Error) => {
+      console.error(`npm start: ${error.message}`);
+      process.exit(1);
+    });
+}
