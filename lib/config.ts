@@ -35,7 +35,7 @@ export const pipelineContextSchema = z.object({
   transformMemoryMb: int(128, 10_240).default(1_024),
   tableBillingMode: z.enum(['on-demand', 'provisioned']).default('on-demand'),
   tableReadCapacity: int(1, 40_000).default(50),
-  tableWriteCapacity: int(1, 40_000).default(250),
+  tableWriteCapacity: int(1, 40_000).default(150),
   pointInTimeRecovery: bool.default(true),
   readingsTtlDays: int(1, 3_650).default(7),
   dataExpirationDays: int(1, 36_500).default(90),

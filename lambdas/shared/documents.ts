@@ -47,8 +47,8 @@ export interface ReadingDocument {
   model_version: string;
   columns: string[];
   readings: number[][];
-  /** Reasons of the anomalous readings, by reading index. */
-  reasons: Record<string, string>;
+  /** Reasons of the anomalous readings: each distinct reason, with the indexes of the readings it explains. */
+  reasons: Record<string, number[]>;
   expires_at: number;
 }
 
@@ -113,9 +113,9 @@ export function buildDocuments(
 
 function estimateReadingBytes(processed: ProcessedReading): number {
   const values = FEATURES.map((feature) => processed.reading.values[feature]);
-  let bytes = JSON.stringify(values).length + 40;
-  if (processed.isAnomaly) bytes += processed.reasons.join(LIST_SEPARATOR).length + 10;
-  return bytes;
+  // An anomalous reading adds its index to a reason's list; a reason's text is counted as if new.
+  const reasonBytes = processed.isAnomaly ? processed.reasons.join(LIST_SEPARATOR).length + 10 : 0;
+  return JSON.stringify(values).length + 40 + reasonBytes;
 }
 
 function toDocument(
@@ -132,12 +132,15 @@ function toDocument(
     if (reading.timestampMs < firstMs) firstMs = reading.timestampMs;
     if (reading.timestampMs > lastMs) lastMs = reading.timestampMs;
   }
-  const reasons: Record<string, string> = {};
+  // Anomalous readings of a burst share a few reasons: each text is stored once, with its readings.
+  const reasons: Record<string, number[]> = {};
   let anomalies = 0;
   const rows = chunk.map((processed) => {
     if (processed.isAnomaly) {
       anomalies++;
-      reasons[String(processed.index)] = processed.reasons.join(LIST_SEPARATOR);
+      const reason = processed.reasons.join(LIST_SEPARATOR);
+      if (reasons[reason]) reasons[reason].push(processed.index);
+      else reasons[reason] = [processed.index];
     }
     return [
       processed.index,
@@ -184,6 +187,9 @@ export function flattenDocument(document: ReadingDocument): ReadingRow[] {
     features: FEATURES.map(column),
   };
   const arrivalTime = new Date(document.arrival_ms).toISOString();
+  const reasonOf = new Map<number, string>();
+  for (const [reason, indexes] of Object.entries(document.reasons))
+    for (const index of indexes) reasonOf.set(index, reason);
   return document.readings.map((row) => {
     const mask = row[at.mask];
     const values = Object.fromEntries(FEATURES.map((feature, i) => [feature, row[at.features[i]]]));
@@ -200,7 +206,7 @@ export function flattenDocument(document: ReadingDocument): ReadingRow[] {
       anomaly_score: row[at.score],
       is_anomaly: mask !== 0,
       anomalous_features: maskToFeatures(mask).join(LIST_SEPARATOR),
-      reasons: document.reasons[String(row[at.index])] ?? '',
+      reasons: reasonOf.get(row[at.index]) ?? '',
       model_version: document.model_version,
     };
   });

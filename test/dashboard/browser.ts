@@ -14,6 +14,10 @@ export const chromiumMissing = existsSync(CHROMIUM_PATH)
   ? undefined
   : `skipped: ${CHROMIUM_PATH} not found (install it with \`apt-get install -y chromium\`)`;
 
+// CI installs Chromium: there a missing browser is a failure, not a reason to skip.
+if (chromiumMissing && process.env.CI === 'true')
+  throw new Error(`browser tests cannot run in CI: ${chromiumMissing}`);
+
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,

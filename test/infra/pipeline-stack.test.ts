@@ -368,7 +368,7 @@ describe('readings table (DynamoDB TableV2)', () => {
       Properties: {
         BillingMode: 'PROVISIONED',
         WriteProvisionedThroughputSettings: {
-          WriteCapacityAutoScalingSettings: { MinCapacity: 250, MaxCapacity: 1000 },
+          WriteCapacityAutoScalingSettings: { MinCapacity: 150, MaxCapacity: 600 },
         },
         Replicas: [Match.objectLike({ ReadProvisionedThroughputSettings: { ReadCapacityUnits: 50 } })],
       },
