@@ -145,21 +145,23 @@ export class EventSourceRunner {
   private async pollShard(reader: ShardReader): Promise<void> {
     const { settings } = this.options;
     const buffer: ShardRecord[] = [];
+    /** When each buffered record was read: the window runs from the oldest one's. */
+    const readAt: number[] = [];
     this.buffers.set(reader.shardId, buffer);
-    let bufferedSince = 0;
     while (!this.stopping.signal.aborted) {
       if (buffer.length < settings.batchSize) {
         try {
           const records = await reader.read();
-          if (records.length > 0 && buffer.length === 0) bufferedSince = Date.now();
+          const now = Date.now();
           buffer.push(...records);
+          for (const _ of records) readAt.push(now);
         } catch (error) {
           this.log(`cannot read ${reader.shardId}: ${(error as Error).message}; retrying`);
           await sleep(1_000, this.stopping.signal);
           continue;
         }
       }
-      const windowElapsed = Date.now() - bufferedSince >= settings.batchingWindowMs;
+      const windowElapsed = buffer.length > 0 && Date.now() - readAt[0] >= settings.batchingWindowMs;
       if (buffer.length === 0 || (buffer.length < settings.batchSize && !windowElapsed)) {
         await sleep(settings.pollIntervalMs, this.stopping.signal);
         continue;
@@ -168,11 +170,10 @@ export class EventSourceRunner {
       try {
         const finished = await this.deliver(reader.shardId, buffer.slice(0, settings.batchSize));
         buffer.splice(0, finished);
+        readAt.splice(0, finished);
       } finally {
         this.busy.delete(reader.shardId);
       }
-      // What is left was already waiting: it goes out without another window.
-      bufferedSince = Date.now() - settings.batchingWindowMs;
     }
   }
 

@@ -21,6 +21,8 @@ export interface LocalRunOptions {
   badRatio: number;
   equipment?: number[];
   dataDir?: string;
+  /** Shards of the input stream (the stack's default is 1). */
+  shards?: number;
   dashboard: boolean;
   port: number;
   reportFile?: string;
@@ -49,6 +51,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunReport
   const bounded = options.count !== undefined || options.durationSeconds !== undefined;
   const pipeline = await LocalPipeline.start({
     dataDir: options.dataDir,
+    inputShards: options.shards,
     handlerLogLevel: 'WARN',
     onAlert: (message) => out(`ALERT ${message.subject}`),
     log: options.quiet ? undefined : out,

@@ -1,17 +1,14 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import dynalite from 'dynalite';
-import kinesalite from 'kinesalite';
-import S3rver from 's3rver';
-import { closeServer, listen, type PublishedMessage, type SnsSink, startSnsSink } from './sns-sink';
+import { Worker } from 'node:worker_threads';
+import { type PublishedMessage, type SnsSink, startSnsSink } from './sns-sink';
 import { SwitchableProxy } from './switchable-proxy';
 
 /**
  * The AWS services of the pipeline, embedded and on loopback: kinesalite (Kinesis), dynalite
- * (DynamoDB), s3rver (S3) and the SNS sink. All run in this Node process; no Docker, Java or Python.
+ * (DynamoDB), s3rver (S3) and the SNS sink. All run in this Node process, the emulators on a worker
+ * thread so they have a core of their own; no Docker, Java or Python.
  * In memory by default (s3rver, which only stores on disk, in a temporary folder); on disk under
  * `dataDir` when given, so a restarted pipeline finds its data.
  *
@@ -55,31 +52,23 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
     return path;
   };
   const s3Directory = onDisk('s3') ?? mkdtempSync(join(tmpdir(), 'sensor-pipeline-s3-'));
-
-  const kinesis = kinesalite({
-    path: onDisk('kinesis'),
-    createStreamMs: 0,
-    deleteStreamMs: 0,
-    updateStreamMs: 0,
-    shardLimit: 100,
+  const emulators = await startEmulators({
+    kinesisPath: onDisk('kinesis'),
+    dynamoPath: onDisk('dynamodb'),
+    s3Directory,
   });
-  const dynamo = dynalite({ path: onDisk('dynamodb'), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  const s3 = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: s3Directory });
-  await listen(kinesis);
-  await listen(dynamo);
-  const s3Address = await s3.run();
   const sns = await startSnsSink({ onMessage: options.onAlert });
   // DynamoDB is reached through a proxy that fault tests can switch off; dynalite itself keeps running.
-  const dynamoProxy = new SwitchableProxy(portOf(dynamo));
+  const dynamoProxy = new SwitchableProxy(emulators.ports.dynamodb);
   await dynamoProxy.start();
 
   return {
     region: LOCAL_REGION,
     credentials: LOCAL_CREDENTIALS,
     endpoints: {
-      kinesis: `http://127.0.0.1:${portOf(kinesis)}`,
+      kinesis: `http://127.0.0.1:${emulators.ports.kinesis}`,
       dynamodb: `http://127.0.0.1:${dynamoProxy.port}`,
-      s3: `http://127.0.0.1:${s3Address.port}`,
+      s3: `http://127.0.0.1:${emulators.ports.s3}`,
       sns: sns.endpoint,
     },
     sns,
@@ -87,12 +76,40 @@ export async function startLocalServices(options: LocalServicesOptions = {}): Pr
     startDynamo: () => dynamoProxy.start(),
     async close() {
       await dynamoProxy.stop();
-      await Promise.allSettled([closeServer(kinesis), closeServer(dynamo), s3.close(), sns.close()]);
+      await Promise.allSettled([emulators.close(), sns.close()]);
       if (!dataDir) rmSync(s3Directory, { recursive: true, force: true });
     },
   };
 }
 
-function portOf(server: Server): number {
-  return (server.address() as AddressInfo).port;
+interface EmulatorThread {
+  ports: { kinesis: number; dynamodb: number; s3: number };
+  close(): Promise<void>;
+}
+
+/** kinesalite, dynalite and s3rver on a worker thread (see emulators-worker.js). */
+function startEmulators(paths: {
+  kinesisPath?: string;
+  dynamoPath?: string;
+  s3Directory: string;
+}): Promise<EmulatorThread> {
+  const worker = new Worker(join(__dirname, 'emulators-worker.js'), { workerData: paths });
+  return new Promise((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('message', (message: { ports?: EmulatorThread['ports']; error?: string }) => {
+      if (!message.ports) {
+        void worker.terminate();
+        reject(new Error(`the embedded AWS services did not start: ${message.error}`));
+        return;
+      }
+      resolve({
+        ports: message.ports,
+        close: () =>
+          new Promise<void>((done) => {
+            worker.once('message', () => void worker.terminate().then(() => done()));
+            worker.postMessage('close');
+          }),
+      });
+    });
+  });
 }

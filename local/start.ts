@@ -44,6 +44,7 @@ export function startCommand(out: (line: string) => void, signal: AbortSignal): 
     .option('--equipment <ids>', 'equipment ids, comma-separated (default: 101,102,103)', (value: string) =>
       value.split(',').map((id) => positiveInt('--equipment')(id.trim())),
     )
+    .option('--shards <n>', 'shards of the input stream', positiveInt('--shards'), 1)
     .option('--report <file>', 'write the JSON report of a --count or --duration run here')
     .option('--no-dashboard', 'do not serve the dashboard')
     .option(
@@ -69,6 +70,7 @@ export function startCommand(out: (line: string) => void, signal: AbortSignal): 
         badRatio: options.badRatio,
         equipment: options.equipment,
         dataDir: options.dataDir,
+        shards: options.shards,
         dashboard: options.dashboard,
         port: options.port,
         reportFile: options.report,

@@ -39,6 +39,8 @@ interface RecordOutcome {
   rows: ReadingRow[];
   quarantined: QuarantineEntry[];
   anomalies: number;
+  /** Newest reading time per equipment in the record. */
+  latest: Map<number, number>;
 }
 
 /** Reported for the records after a failed one: they are retried with it, so the shard stays in order. */
@@ -54,7 +56,8 @@ export class SkippedAfterFailureError extends Error {
 /**
  * One batch of the input stream, in shard order. Per record: decode, validate, score, write its
  * DynamoDB documents and put its anomalies. Then, for the records that succeeded (a prefix of the
- * batch: after a failure the rest is skipped), one CSV object and one quarantine object. Failed and
+ * batch: after a failure the rest is skipped), one CSV object, one quarantine object and the
+ * newest-reading markers. Failed and
  * skipped records are named in the partial batch response, and Lambda retries from the first of them;
  * when those objects cannot be written, every record is named. When every record fails, the batch
  * fails as a whole, which Lambda retries by bisecting it. Writes are keyed by shard and sequence
@@ -139,12 +142,17 @@ async function processRecord(record: KinesisStreamRecord, deps: TransformDeps): 
     ...DEFAULT_DOCUMENT_OPTIONS,
     ttlSeconds: config.ttlSeconds,
   });
-  await putAllItems(
-    deps.documents,
-    config.readingsTable,
-    documents as unknown as Record<string, unknown>[],
-    retry,
-  );
+  const events = processed.filter((p) => p.isAnomaly).map(toAnomalyEvent);
+  // The record's two writes are independent: wait for both, fail the record if either fails.
+  await Promise.all([
+    putAllItems(
+      deps.documents,
+      config.readingsTable,
+      documents as unknown as Record<string, unknown>[],
+      retry,
+    ),
+    putAllRecords(deps.kinesis, config.anomaliesStream, toAnomalyRecords(events), retry),
+  ]);
 
   const latest = new Map<number, number>();
   for (const { reading } of processed) {
@@ -152,17 +160,10 @@ async function processRecord(record: KinesisStreamRecord, deps: TransformDeps): 
       latest.set(reading.equipmentId, reading.timestampMs);
     }
   }
-  const expiresAt = Math.floor(source.arrivalMs / 1000) + config.ttlSeconds;
-  for (const [equipmentId, latestMs] of latest) {
-    await raiseLatest(deps.documents, config.readingsTable, equipmentId, latestMs, expiresAt);
-  }
-
-  const events = processed.filter((p) => p.isAnomaly).map(toAnomalyEvent);
-  await putAllRecords(deps.kinesis, config.anomaliesStream, toAnomalyRecords(events), retry);
-
-  return { source, rows: processed.map(toReadingRow), quarantined, anomalies: events.length };
+  return { source, rows: processed.map(toReadingRow), quarantined, anomalies: events.length, latest };
 }
 
+/** The batch's CSV and quarantine objects, and its newest-reading markers. */
 async function writeBatchObjects(outcomes: readonly RecordOutcome[], deps: TransformDeps): Promise<void> {
   const first = outcomes[0].source;
   const keyParts = {
@@ -197,7 +198,26 @@ async function writeBatchObjects(outcomes: readonly RecordOutcome[], deps: Trans
       ),
     );
   }
+  writes.push(raiseLatestOfBatch(outcomes, deps));
   await Promise.all(writes);
+}
+
+/** One newest-reading update per equipment for the whole batch, rather than one per record. */
+async function raiseLatestOfBatch(outcomes: readonly RecordOutcome[], deps: TransformDeps): Promise<void> {
+  const latest = new Map<number, { latestMs: number; expiresAt: number }>();
+  for (const outcome of outcomes) {
+    const expiresAt = Math.floor(outcome.source.arrivalMs / 1000) + deps.config.ttlSeconds;
+    for (const [equipmentId, latestMs] of outcome.latest) {
+      if (latestMs > (latest.get(equipmentId)?.latestMs ?? Number.NEGATIVE_INFINITY)) {
+        latest.set(equipmentId, { latestMs, expiresAt });
+      }
+    }
+  }
+  await Promise.all(
+    [...latest].map(([equipmentId, { latestMs, expiresAt }]) =>
+      raiseLatest(deps.documents, deps.config.readingsTable, equipmentId, latestMs, expiresAt),
+    ),
+  );
 }
 
 function sum<T>(items: readonly T[], count: (item: T) => number): number {
