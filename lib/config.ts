@@ -61,15 +61,94 @@ export const PIPELINE_CONTEXT_KEYS = Object.keys(pipelineContextSchema.shape) as
 
 /** Reads the pipeline's context values; `read(key)` is `node.tryGetContext`. */
 export function readPipelineConfig(read: (key: string) => unknown): PipelineConfig {
-  const raw = Object.fromEntries(
-    PIPELINE_CONTEXT_KEYS.map((key) => [key, read(key)]).filter(([, v]) => v !== undefined),
-  );
-  const parsed = pipelineContextSchema.safeParse(raw);
+  return readContext(pipelineContextSchema, read);
+}
+
+/** An arm64 (Graviton) instance type, as the simulator's AMI is arm64: t4g.small, m7g.large, c6gn.xlarge, a1.medium. */
+const GRAVITON_INSTANCE_TYPE = /^(a1|[a-z]+\d+g[a-z-]*)\.[a-z0-9]+$/;
+
+/** True when the IPv4 CIDR block has no bit set past its prefix (203.0.113.0/24, not 203.0.113.7/24). */
+function isNetworkAddress(cidr: string): boolean {
+  const [address, prefix] = cidr.split('/');
+  const bits = address.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
+  const hostBits = 32 - Number(prefix);
+  return bits % 2 ** hostBits === 0;
+}
+
+/** The simulator stack's settings (SensorSimulator): the EC2 instance that runs the simulator. */
+export const simulatorContextSchema = z
+  .object({
+    /** Must be an arm64 (Graviton) type: the AMI is Amazon Linux 2023 for arm64. */
+    simulatorInstanceType: z
+      .string()
+      .regex(
+        GRAVITON_INSTANCE_TYPE,
+        'must be an arm64 (Graviton) instance type, such as t4g.small or m7g.medium',
+      )
+      .default('t4g.small'),
+    /** Readings per second the simulator sends (its --rate). */
+    simulatorRate: z.coerce.number().positive().max(1_000_000).default(3_000),
+    /** Start the simulator service at deploy time (and at every boot); false installs it stopped and disabled. */
+    simulatorStart: bool.default(true),
+    /** An existing EC2 key pair, for SSH besides Session Manager; needs simulatorSshCidr. */
+    simulatorKeyPair: z
+      .string()
+      .regex(
+        /^[\x20-\x7e]{1,255}$/,
+        'must be the name of an existing EC2 key pair (1 to 255 ASCII characters)',
+      )
+      .optional(),
+    /** The only IPv4 range allowed to reach port 22 when simulatorKeyPair is set. */
+    simulatorSshCidr: z
+      .cidrv4({ error: 'must be an IPv4 CIDR block, such as 203.0.113.7/32' })
+      .refine((cidr) => !cidr.endsWith('/0'), {
+        error: 'SSH from the whole internet is refused: give your own address range, such as 203.0.113.7/32',
+      })
+      .refine(isNetworkAddress, {
+        error: 'has bits set past its prefix length (203.0.113.0/24, not 203.0.113.7/24)',
+      })
+      .optional(),
+  })
+  .superRefine((config, context) => {
+    if (config.simulatorKeyPair !== undefined && config.simulatorSshCidr === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['simulatorSshCidr'],
+        message:
+          'is required with simulatorKeyPair: the address range allowed to reach port 22, such as 203.0.113.7/32',
+      });
+    }
+    if (config.simulatorSshCidr !== undefined && config.simulatorKeyPair === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['simulatorKeyPair'],
+        message:
+          'is required with simulatorSshCidr: SSH needs a key pair (without both, Session Manager is the only way in)',
+      });
+    }
+  });
+
+export type SimulatorConfig = z.infer<typeof simulatorContextSchema>;
+
+/** Reads the simulator stack's context values; `read(key)` is `node.tryGetContext`. */
+export function readSimulatorConfig(read: (key: string) => unknown): SimulatorConfig {
+  return readContext(simulatorContextSchema, read);
+}
+
+/** Parses the schema's keys from context; every bad value is reported at once, naming its key and value. */
+function readContext<Schema extends z.ZodObject>(
+  schema: Schema,
+  read: (key: string) => unknown,
+): z.output<Schema> {
+  const keys = Object.keys(schema.shape);
+  const raw = Object.fromEntries(keys.map((key) => [key, read(key)]).filter(([, v]) => v !== undefined));
+  const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map(
-      (issue) =>
-        `context value ${issue.path.join('.')}=${JSON.stringify(raw[issue.path[0] as string])}: ${issue.message}`,
-    );
+    const problems = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0]);
+      const value = key in raw ? JSON.stringify(raw[key]) : '(not set)';
+      return `context value ${issue.path.join('.')}=${value}: ${issue.message}`;
+    });
     throw new Error(`invalid CDK context:\n  ${problems.join('\n  ')}`);
   }
   return parsed.data;

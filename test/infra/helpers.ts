@@ -4,44 +4,69 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { buildApp } from '../../lib/pipeline-app';
 import type { PipelineStack } from '../../lib/pipeline-stack';
+import type { SimulatorStack } from '../../lib/simulator-stack';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON is untyped.
 export type Json = any;
 
-export interface Synthesized {
+export interface Synthesized<S extends Stack = PipelineStack> {
   app: App;
-  stack: PipelineStack;
+  stack: S;
   template: Template;
   /** The synthesized CloudFormation template as plain JSON. */
   json: Json;
 }
 
-const synthesized = new Map<string, Synthesized>();
+type BuiltApp = ReturnType<typeof buildApp>;
+
+const synthesizedApps = new Map<string, BuiltApp>();
 
 /**
- * The pipeline app as `cdk synth -c key=value` would build it, with esbuild bundling switched off.
+ * The app as `cdk synth -c key=value` would build it, with asset bundling (esbuild) switched off.
  * Memoized per context, so each variation is synthesized once per test file.
  *
  * The cdk-nag plugin that buildApp registers is passed over for this synth only, so a new cdk-nag
  * finding fails the cdk-nag tests (which list it) rather than every template test at once.
  */
-export function synthPipeline(overrides: Record<string, unknown> = {}): Synthesized {
+export function synthApp(overrides: Record<string, unknown> = {}): BuiltApp {
   const cacheKey = JSON.stringify(overrides);
-  const cached = synthesized.get(cacheKey);
+  const cached = synthesizedApps.get(cacheKey);
   if (cached) return cached;
-  const { app, pipeline } = buildApp({ context: { 'aws:cdk:bundling-stacks': [], ...overrides } });
+  const built = buildApp({ context: { 'aws:cdk:bundling-stacks': [], ...overrides } });
   const nag = jest
     .spyOn(AwsSolutionsChecks.prototype, 'validate')
     .mockReturnValue({ success: true, violations: [] });
-  let template: Template;
   try {
-    template = Template.fromStack(pipeline);
+    built.app.synth();
   } finally {
     nag.mockRestore();
   }
-  const result = { app, stack: pipeline, template, json: template.toJSON() };
-  synthesized.set(cacheKey, result);
+  synthesizedApps.set(cacheKey, built);
+  return built;
+}
+
+const templates = new Map<Stack, Synthesized<Stack>>();
+
+function synthesized<S extends Stack>(app: App, stack: S): Synthesized<S> {
+  const cached = templates.get(stack);
+  if (cached) return cached as Synthesized<S>;
+  // From the assembly synthApp made: Template.fromStack reuses it (no second synth, no cdk-nag run).
+  const template = Template.fromStack(stack);
+  const result = { app, stack, template, json: template.toJSON() };
+  templates.set(stack, result);
   return result;
+}
+
+/** The pipeline stack of synthApp(overrides). */
+export function synthPipeline(overrides: Record<string, unknown> = {}): Synthesized<PipelineStack> {
+  const { app, pipeline } = synthApp(overrides);
+  return synthesized(app, pipeline);
+}
+
+/** The simulator stack of synthApp(overrides). */
+export function synthSimulator(overrides: Record<string, unknown> = {}): Synthesized<SimulatorStack> {
+  const { app, simulator } = synthApp(overrides);
+  return synthesized(app, simulator);
 }
 
 /** Logical ID of the CloudFormation resource at a construct path under the stack ('Transform/Consumer/Role'). */
