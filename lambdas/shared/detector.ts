@@ -3,40 +3,60 @@ import { FEATURE_LABELS, FEATURES, type Feature, type FeatureValues } from './fe
 import type { Reading } from './reading';
 
 /**
- * The anomaly detector. This first version is a per-feature z-score against a fixed baseline: honest
- * and explainable, but blind to context (a per-burst offset shifts normal readings as far as some
- * anomalies). Its quality is measured, and improved, by `npm run evaluate`.
+ * The anomaly detector: a streaming "regime level" detector, one state per equipment and feature.
+ *
+ * A single reading says little: sensor noise and slow shared drifts (the simulator's per-burst
+ * offset, a factory's ambient temperature) make normal and anomalous readings overlap. The level the
+ * equipment has held over its recent readings says much more. So, per feature, the detector keeps the
+ * readings since the last change of regime, detects a new regime when the mean of the last few
+ * readings departs from the regime's mean by more than the noise allows (a two-sample test), and
+ * judges the regime's level against the band that normal levels stay in. It also flags a reading far
+ * outside its regime (a spike). Everything it flags comes with its reason: which feature, how far.
+ *
+ * State lives in memory, per equipment: a warm Lambda keeps it across batches; after a cold start it
+ * rebuilds from the readings it sees (the first few readings of each equipment are judged on less
+ * context). Readings no newer than the last one seen of their equipment are scored without moving
+ * the state, so a retried batch does not count its readings twice.
  */
 
-const featureBaseline = z.object({ mean: z.number(), std: z.number().positive() });
+const featureParameters = z.object({
+  /** Centre of normal levels: deviations in reasons are relative to it. */
+  mean: z.number(),
+  /** Spread of single readings around their regime's level. */
+  noiseStd: z.number().positive(),
+  /** Normal regime levels stay within [levelLow, levelHigh]. */
+  levelLow: z.number(),
+  levelHigh: z.number(),
+});
 
 export const detectorModelSchema = z.object({
-  formatVersion: z.literal(1),
+  formatVersion: z.literal(2),
   modelVersion: z.string().min(1),
-  kind: z.literal('zscore'),
-  features: z.tuple([
-    z.literal(FEATURES[0]),
-    z.literal(FEATURES[1]),
-    z.literal(FEATURES[2]),
-    z.literal(FEATURES[3]),
-  ]),
-  baseline: z.object({
-    vibration_amplitude: featureBaseline,
-    vibration_frequency: featureBaseline,
-    temperature: featureBaseline,
-    humidity: featureBaseline,
-  }),
-  /** A feature is anomalous when its |z| reaches this value (its feature score is then 0.5). */
-  zThreshold: z.number().positive(),
+  kind: z.literal('regime-level'),
+  features: z.array(z.string().min(1)).min(1),
+  /** One entry per feature, in the order of `features`. */
+  parameters: z.array(featureParameters).min(1),
+  /** Readings in the recent window compared with the regime to detect a change. */
+  changeWindow: z.number().int().min(2).max(1_000),
+  /** How many standard errors apart the window and the regime must be to start a new regime. */
+  changeZ: z.number().positive(),
+  /** The regime's level is the mean of at most this many readings. */
+  maxRegimeReadings: z.number().int().min(10).max(100_000),
+  /** A level is anomalous once it is this many of its standard errors outside the normal band. */
+  levelZ: z.number().nonnegative(),
+  /** A reading this many noise deviations from its regime's level is a spike. */
+  spikeZ: z.number().positive(),
   training: z.object({
     source: z.string(),
     rows: z.number().int().nonnegative(),
     createdAt: z.string(),
     notes: z.string().optional(),
+    summary: z.record(z.string(), z.number()).optional(),
   }),
 });
 
 export type DetectorModel = z.infer<typeof detectorModelSchema>;
+export type FeatureParameters = z.infer<typeof featureParameters>;
 
 /** Parses a model artifact, with a message that names the first problem. */
 export function parseDetectorModel(json: unknown): DetectorModel {
@@ -45,15 +65,224 @@ export function parseDetectorModel(json: unknown): DetectorModel {
     const issue = parsed.error.issues[0];
     throw new Error(`invalid detector model: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
   }
+  if (parsed.data.parameters.length !== parsed.data.features.length) {
+    throw new Error(
+      `invalid detector model: ${parsed.data.parameters.length} parameter sets for ${parsed.data.features.length} features`,
+    );
+  }
   return parsed.data;
 }
 
+export interface DetectorOptions {
+  /** Readings whose score reaches this are flagged; higher is less sensitive. Default 0.5. */
+  scoreThreshold?: number;
+  /** Per-feature thresholds, overriding `scoreThreshold` for those features. */
+  featureThresholds?: Record<string, number>;
+}
+
+/** What the detector says of one reading, for any list of features. */
+export interface ValuesScore {
+  /** In [0, 1]: how sure the detector is that the reading is anomalous. */
+  score: number;
+  isAnomaly: boolean;
+  /** Indexes (in the model's feature order) of the anomalous features. */
+  anomalous: number[];
+  /** Relative deviation of each feature's level from the normal centre (0.23 = 23% over). */
+  deviations: number[];
+  reasons: string[];
+}
+
+/** The detector over any list of features: `evaluate`, `score` and `train` use it on CSV columns. */
+export interface StreamDetector {
+  readonly modelVersion: string;
+  readonly features: readonly string[];
+  /** Scores one reading of the stream `key` (an equipment), and moves that stream's state. */
+  scoreValues(key: string | number, timestampMs: number, values: ArrayLike<number>): ValuesScore;
+}
+
+const LOGISTIC_SLOPE = 1.7;
+/** The recent window judged beside the regime, in change windows. */
+const RECENT_SCALE = 30;
+
+export function createStreamDetector(
+  model: DetectorModel,
+  options: DetectorOptions = {},
+  labels: readonly string[] = model.features,
+): StreamDetector {
+  const thresholds = model.features.map((feature) => {
+    const threshold = options.featureThresholds?.[feature] ?? options.scoreThreshold ?? 0.5;
+    if (!(threshold > 0 && threshold < 1)) {
+      throw new Error(
+        `the score threshold of ${feature} must be between 0 and 1 (exclusive), got ${threshold}`,
+      );
+    }
+    return threshold;
+  });
+  const streams = new Map<string | number, { lastMs: number; regimes: Regime[] }>();
+  const width = model.features.length;
+
+  return {
+    modelVersion: model.modelVersion,
+    features: model.features,
+    scoreValues(key, timestampMs, values) {
+      let stream = streams.get(key);
+      if (!stream) {
+        stream = {
+          lastMs: Number.NEGATIVE_INFINITY,
+          regimes: model.parameters.map(() => new Regime(model.maxRegimeReadings)),
+        };
+        streams.set(key, stream);
+      }
+      // A reading no newer than the stream's last one (a retried batch) is judged, not learnt from.
+      const learn = timestampMs > stream.lastMs;
+      if (learn) stream.lastMs = timestampMs;
+
+      let score = 0;
+      const anomalous: number[] = [];
+      const deviations = new Array<number>(width);
+      const reasons: string[] = [];
+      for (let f = 0; f < width; f++) {
+        const p = model.parameters[f];
+        const regime = stream.regimes[f];
+        const value = values[f];
+        const view = learn ? regime.take(value, p.noiseStd, model) : regime.peek(value);
+        // How far the level is outside the normal band, in standard errors of the level; judged also
+        // on the regime's last readings alone, which show a shift the change test has not split yet.
+        const outside = (level: number, n: number) => {
+          const standardError = p.noiseStd / Math.sqrt(n);
+          return Math.max((level - p.levelHigh) / standardError, (p.levelLow - level) / standardError);
+        };
+        const recent = regime.recentMean(RECENT_SCALE * model.changeWindow);
+        const outsideBand = Math.max(outside(view.level, view.count), outside(recent.level, recent.count));
+        const spike = (Math.abs(value - view.level) / p.noiseStd - model.spikeZ) * 2;
+        const levelScore = logistic(LOGISTIC_SLOPE * (outsideBand - model.levelZ));
+        const featureScore = Math.max(levelScore, logistic(spike));
+        deviations[f] = p.mean === 0 ? 0 : (view.level - p.mean) / Math.abs(p.mean);
+        if (featureScore > score) score = featureScore;
+        if (featureScore >= thresholds[f]) {
+          anomalous.push(f);
+          reasons.push(
+            levelScore >= logistic(spike)
+              ? describeDeviation(labels[f], deviations[f])
+              : `${labels[f]} spike ${signedPercent(p.mean === 0 ? 0 : (value - view.level) / Math.abs(p.mean))} off its level`,
+          );
+        }
+      }
+      return { score, isAnomaly: anomalous.length > 0, anomalous, deviations, reasons };
+    },
+  };
+}
+
+function logistic(x: number): number {
+  return 1 / (1 + Math.exp(-x));
+}
+
+/** The windows compared with the regime, as multiples of the model's change window. */
+const CHANGE_SCALES = [1, 3, 10, 30];
+
+/**
+ * The readings of one feature since its last change of regime (at most `capacity`): their mean is the
+ * level. After each reading, the means of the last k readings, for a few window lengths k, are
+ * compared with the mean of the regime's earlier readings; when one differs by more than `changeZ`
+ * standard errors, the regime restarts with the shortest such window. Short windows catch large shifts
+ * at once, long ones catch small shifts a little later.
+ */
+export class Regime {
+  private readonly values: Float64Array;
+  /** Running totals: the sum of readings i..j is totals[j] - totals[i - 1]. */
+  private readonly totals: Float64Array;
+  private start = 0;
+  count = 0;
+  private total = 0;
+
+  /** Spikes held out of the regime; a run of `window` of them is a shift, and joins it. */
+  private pending: number[] = [];
+
+  constructor(private readonly capacity: number) {
+    this.values = new Float64Array(capacity);
+    this.totals = new Float64Array(capacity);
+  }
+
+  /**
+   * Takes a reading in, unless it is a spike off a settled regime: a lone spike must not move the
+   * level (or fake a change of regime), while `changeWindow` spikes in a row are a real shift.
+   */
+  take(
+    value: number,
+    noiseStd: number,
+    settings: { changeWindow: number; changeZ: number; spikeZ: number },
+  ): { level: number; count: number } {
+    const { changeWindow, changeZ, spikeZ } = settings;
+    const settled = this.count >= 2 * changeWindow;
+    if (!settled || Math.abs(value - this.sumOfLast(this.count) / this.count) <= spikeZ * noiseStd) {
+      // Spikes held before this reading were transient: they stay out of the regime.
+      this.pending.length = 0;
+      return this.push(value, noiseStd, changeWindow, changeZ);
+    }
+    this.pending.push(value);
+    if (this.pending.length < changeWindow) return this.peek(value);
+    let view = this.peek(value);
+    for (const held of this.pending) view = this.push(held, noiseStd, changeWindow, changeZ);
+    this.pending.length = 0;
+    return view;
+  }
+
+  push(value: number, noiseStd: number, window: number, changeZ: number): { level: number; count: number } {
+    if (this.count === this.capacity) {
+      this.start = (this.start + 1) % this.capacity;
+      this.count--;
+    }
+    const slot = (this.start + this.count) % this.capacity;
+    this.total += value;
+    this.values[slot] = value;
+    this.totals[slot] = this.total;
+    this.count++;
+    for (const scale of CHANGE_SCALES) {
+      const k = scale * window;
+      if (this.count < 2 * k) break;
+      const recent = this.sumOfLast(k);
+      const older = this.count - k;
+      const difference = recent / k - (this.sumOfLast(this.count) - recent) / older;
+      if (Math.abs(difference) > changeZ * noiseStd * Math.sqrt(1 / k + 1 / older)) {
+        this.start = (this.start + older) % this.capacity;
+        this.count = k;
+        break;
+      }
+    }
+    return { level: this.sumOfLast(this.count) / this.count, count: this.count };
+  }
+
+  /** Mean of the last `k` readings of the regime (of all of them when it holds fewer). */
+  recentMean(k: number): { level: number; count: number } {
+    const n = Math.min(k, this.count);
+    return { level: this.sumOfLast(n) / n, count: n };
+  }
+
+  /** The level, without taking a reading in. */
+  peek(value: number): { level: number; count: number } {
+    return this.count === 0
+      ? { level: value, count: 1 }
+      : { level: this.sumOfLast(this.count) / this.count, count: this.count };
+  }
+
+  private sumOfLast(k: number): number {
+    const last = (this.start + this.count - 1) % this.capacity;
+    const beforeFirst = this.count - k - 1;
+    if (beforeFirst < 0 && k === this.count) {
+      const first = this.start;
+      return this.totals[last] - this.totals[first] + this.values[first];
+    }
+    return this.totals[last] - this.totals[(this.start + beforeFirst) % this.capacity];
+  }
+}
+
+/** What the pipeline's handlers use: the detector over the four reading features, per equipment. */
 export interface Score {
   /** In [0, 1]; 0.5 is the default flagging threshold. */
   score: number;
   isAnomaly: boolean;
   anomalousFeatures: Feature[];
-  /** Relative deviation of each feature from its baseline mean (0.23 = 23% over). */
+  /** Relative deviation of each feature's recent level from its normal centre (0.23 = 23% over). */
   deviations: FeatureValues;
   /** One short sentence per anomalous feature. */
   reasons: string[];
@@ -64,47 +293,43 @@ export interface Detector {
   score(reading: Reading): Score;
 }
 
-export interface DetectorOptions {
-  /** Readings whose score reaches this are flagged; higher is less sensitive. Default 0.5. */
-  scoreThreshold?: number;
-}
-
-/** Steepness of the z-to-score curve: a z of twice the threshold scores 0.94. */
-const HILL_EXPONENT = 4;
-
 export function createDetector(model: DetectorModel, options: DetectorOptions = {}): Detector {
-  const scoreThreshold = options.scoreThreshold ?? 0.5;
-  if (!(scoreThreshold > 0 && scoreThreshold < 1)) {
-    throw new Error(`scoreThreshold must be between 0 and 1 (exclusive), got ${scoreThreshold}`);
+  if (model.features.join() !== FEATURES.join()) {
+    throw new Error(
+      `the pipeline needs a model of ${FEATURES.join(', ')}; this one has ${model.features.join(', ')}`,
+    );
   }
-  const thresholdPower = model.zThreshold ** HILL_EXPONENT;
+  const detector = createStreamDetector(
+    model,
+    options,
+    FEATURES.map((feature) => FEATURE_LABELS[feature]),
+  );
+  const values = new Float64Array(FEATURES.length);
   return {
     modelVersion: model.modelVersion,
-    score(reading: Reading): Score {
-      let score = 0;
-      const anomalousFeatures: Feature[] = [];
-      const reasons: string[] = [];
-      const deviations = {} as FeatureValues;
-      for (const feature of FEATURES) {
-        const { mean, std } = model.baseline[feature];
-        const value = reading.values[feature];
-        const zPower = (Math.abs(value - mean) / std) ** HILL_EXPONENT;
-        const featureScore = zPower / (zPower + thresholdPower);
-        deviations[feature] = mean === 0 ? 0 : (value - mean) / Math.abs(mean);
-        if (featureScore > score) score = featureScore;
-        if (featureScore >= scoreThreshold) {
-          anomalousFeatures.push(feature);
-          reasons.push(describeDeviation(feature, deviations[feature]));
-        }
-      }
-      return { score, isAnomaly: anomalousFeatures.length > 0, anomalousFeatures, deviations, reasons };
+    score(reading) {
+      for (let f = 0; f < FEATURES.length; f++) values[f] = reading.values[FEATURES[f]];
+      const result = detector.scoreValues(reading.equipmentId, reading.timestampMs, values);
+      return {
+        score: result.score,
+        isAnomaly: result.isAnomaly,
+        anomalousFeatures: result.anomalous.map((f) => FEATURES[f]),
+        deviations: Object.fromEntries(
+          FEATURES.map((feature, f) => [feature, result.deviations[f]]),
+        ) as FeatureValues,
+        reasons: result.reasons,
+      };
     },
   };
 }
 
 /** "temperature +23% over baseline" */
-export function describeDeviation(feature: Feature, deviation: number): string {
+export function describeDeviation(label: string, deviation: number): string {
+  return `${label} ${signedPercent(deviation)} ${deviation >= 0 ? 'over' : 'under'} baseline`;
+}
+
+function signedPercent(deviation: number): string {
   const percent = Math.abs(deviation) * 100;
   const shown = percent >= 10 ? percent.toFixed(0) : percent.toFixed(1);
-  return `${FEATURE_LABELS[feature]} ${deviation >= 0 ? '+' : '-'}${shown}% ${deviation >= 0 ? 'over' : 'under'} baseline`;
+  return `${deviation >= 0 ? '+' : '-'}${shown}%`;
 }

@@ -8,7 +8,7 @@ import type { EpisodeState } from '../../lambdas/shared/episodes';
 import type { RecordSource } from '../../lambdas/shared/processed-reading';
 import { scoreRecord } from '../../lambdas/shared/score-record';
 import { labReading } from '../fixtures/kinesis-event';
-import { detector, LIMITS } from '../shared/fixtures';
+import { freshDetector, LIMITS } from '../shared/fixtures';
 
 const NOW = Date.UTC(2026, 10, 23, 19, 50, 30);
 
@@ -41,7 +41,7 @@ function storeRecord(
     sequenceNumber: String(sequence),
     arrivalMs: NOW,
   };
-  const { processed } = scoreRecord(source, Buffer.from(JSON.stringify(readings)), detector, LIMITS);
+  const { processed } = scoreRecord(source, Buffer.from(JSON.stringify(readings)), freshDetector(), LIMITS);
   items.push(...(buildDocuments(source, processed) as unknown as Record<string, unknown>[]));
   for (const { reading } of processed) {
     const marker = items.find((i) => i.pk === LATEST_PK && i.sk === String(reading.equipmentId));

@@ -1,6 +1,15 @@
 import { toReadingRow } from '../../lambdas/shared/processed-reading';
 import { scoreRecord } from '../../lambdas/shared/score-record';
-import { ARRIVAL_MS, detector, encode, encodeJson, LIMITS, rawReading, SOURCE } from './fixtures';
+import {
+  ARRIVAL_MS,
+  defaultModel,
+  encode,
+  encodeJson,
+  freshDetector,
+  LIMITS,
+  rawReading,
+  SOURCE,
+} from './fixtures';
 
 /** A single-reading record whose `field` is written as a bare token (NaN, Infinity), as Python's json does. */
 function withBareToken(field: string, token: string): string {
@@ -97,7 +106,7 @@ describe('scoreRecord quarantines a bad record as a whole, with the raw data kep
   it.each(cases)(
     '$name: no reading, one entry with reading_index null',
     ({ data, reason, encoding, raw }) => {
-      const result = scoreRecord(SOURCE, data, detector, LIMITS);
+      const result = scoreRecord(SOURCE, data, freshDetector(), LIMITS);
       expect(result.processed).toEqual([]);
       expect(result.quarantined).toHaveLength(1);
       const [entry] = result.quarantined;
@@ -242,7 +251,7 @@ describe('scoreRecord quarantines a bad reading with its position and reason', (
   it.each(cases)('$name', ({ record, reason, index = 0, data }) => {
     let result: ReturnType<typeof scoreRecord> | undefined;
     expect(() => {
-      result = scoreRecord(SOURCE, encode(record), detector, LIMITS);
+      result = scoreRecord(SOURCE, encode(record), freshDetector(), LIMITS);
     }).not.toThrow();
     if (!result) throw new Error('no result');
     expect(result.processed.map((p) => p.index)).not.toContain(index);
@@ -259,7 +268,7 @@ describe('scoreRecord quarantines a bad reading with its position and reason', (
     const { quarantined } = scoreRecord(
       SOURCE,
       encode(withBareToken('temperature', 'NaN')),
-      detector,
+      freshDetector(),
       LIMITS,
     );
     expect(Number.isNaN((quarantined[0].data as Record<string, unknown>).temperature)).toBe(true);
@@ -267,7 +276,7 @@ describe('scoreRecord quarantines a bad reading with its position and reason', (
 
   it('reads NaN and Infinity tokens in an array record and passes its valid readings through', () => {
     const record = `[${JSON.stringify(rawReading())},${withBareToken('humidity', 'Infinity')},${JSON.stringify(rawReading({ equipment_id: 102 }))}]`;
-    const result = scoreRecord(SOURCE, encode(record), detector, LIMITS);
+    const result = scoreRecord(SOURCE, encode(record), freshDetector(), LIMITS);
     expect(result.processed.map((p) => p.index)).toEqual([0, 2]);
     expect(result.quarantined.map((q) => [q.reading_index, q.reason])).toEqual([
       [1, 'humidity must be a finite number, got number Infinity'],
@@ -279,7 +288,7 @@ describe('scoreRecord quarantines a bad reading with its position and reason', (
     const result = scoreRecord(
       SOURCE,
       encode(`[${withBareToken('humidity', 'NaN')},${JSON.stringify(reading)}]`),
-      detector,
+      freshDetector(),
       LIMITS,
     );
     expect(result.quarantined.map((q) => q.reading_index)).toEqual([0, 1]);
@@ -290,7 +299,7 @@ describe('scoreRecord quarantines a bad reading with its position and reason', (
 describe('scoreRecord with a mixed record', () => {
   it('passes the valid readings of [valid, invalid, valid] and quarantines only the invalid one', () => {
     const record = [rawReading(), rawReading({ humidity: 100.5 }), rawReading({ equipment_id: 102 })];
-    const result = scoreRecord(SOURCE, encodeJson(record), detector, LIMITS);
+    const result = scoreRecord(SOURCE, encodeJson(record), freshDetector(), LIMITS);
     expect(result.processed.map((p) => [p.index, p.reading.equipmentId])).toEqual([
       [0, 101],
       [2, 102],
@@ -320,7 +329,7 @@ describe('scoreRecord accepts the documented timestamp formats', () => {
     },
     { format: 'epoch milliseconds', timestamp: ARRIVAL_MS - 1_234, expected: '2026-11-23T19:47:08.766Z' },
   ])('$format', ({ timestamp, expected }) => {
-    const result = scoreRecord(SOURCE, encodeJson([rawReading({ timestamp })]), detector, LIMITS);
+    const result = scoreRecord(SOURCE, encodeJson([rawReading({ timestamp })]), freshDetector(), LIMITS);
     expect(result.quarantined).toEqual([]);
     expect(result.processed).toHaveLength(1);
     expect(result.processed[0].reading.timestampMs).toBe(Date.parse(expected));
@@ -328,13 +337,13 @@ describe('scoreRecord accepts the documented timestamp formats', () => {
   });
 
   it('accepts a record that is a single reading object (not an array) as reading 0', () => {
-    const result = scoreRecord(SOURCE, encodeJson(rawReading()), detector, LIMITS);
+    const result = scoreRecord(SOURCE, encodeJson(rawReading()), freshDetector(), LIMITS);
     expect(result.quarantined).toEqual([]);
     expect(result.processed).toHaveLength(1);
     expect(result.processed[0]).toMatchObject({
       index: 0,
       source: SOURCE,
-      modelVersion: 'zscore-lab-spec-1',
+      modelVersion: defaultModel().modelVersion,
       reading: {
         equipmentId: 101,
         timestampMs: Date.UTC(2026, 10, 23, 19, 47, 9),

@@ -31,11 +31,22 @@ function parseCsv(text: string): string[][] {
   return rows;
 }
 
-const rows: ReadingRow[] = processRecord([
+const processed = processRecord([
   rawReading(),
   rawReading({ temperature: 84, humidity: 45 }),
   rawReading({ equipment_id: 102, timestamp: '2026-11-23T19:47:08.5Z' }),
 ]).map(toReadingRow);
+/** Rows as the transform writes them; the second is anomalous in two features, whatever the detector said. */
+const rows: ReadingRow[] = [
+  processed[0],
+  {
+    ...processed[1],
+    is_anomaly: true,
+    anomalous_features: 'temperature; humidity',
+    reasons: 'temperature +40% over baseline; humidity +50% over baseline',
+  },
+  processed[2],
+];
 
 describe('csv', () => {
   it('has READING_COLUMNS joined by commas as its header', () => {

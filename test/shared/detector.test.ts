@@ -1,154 +1,201 @@
-import { createDetector, describeDeviation, parseDetectorModel } from '../../lambdas/shared/detector';
-import { FEATURES, type FeatureValues } from '../../lambdas/shared/features';
-import type { Reading } from '../../lambdas/shared/reading';
-import defaultModelJson from '../../model/default-model.json';
-import { defaultModel, detector } from './fixtures';
+import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import {
+  createDetector,
+  createStreamDetector,
+  type DetectorModel,
+  parseDetectorModel,
+  type StreamDetector,
+} from '../../lambdas/shared/detector';
+import { FEATURES } from '../../lambdas/shared/features';
+import { simulatorDataset } from '../../ml/dataset';
+import { DEFAULT_SETTINGS, trainModel } from '../../ml/train';
+import { defaultModel } from './fixtures';
 
-const BASELINE: FeatureValues = {
-  vibration_amplitude: 250,
-  vibration_frequency: 1000,
-  temperature: 60,
-  humidity: 30,
-};
+const BASE = [250, 1000, 60, 30];
+const T0 = Date.UTC(2026, 10, 23, 19, 0, 0);
 
-function reading(values: Partial<FeatureValues> = {}): Reading {
-  return {
-    equipmentId: 101,
-    timestampMs: Date.UTC(2026, 10, 23, 19, 47, 9),
-    values: { ...BASELINE, ...values },
-  };
+/** Seeded readings of the four features: uniform noise of +-10% of base around `level` (a fraction of base). */
+function readings(seed: number, count: number, level: (i: number, f: number) => number): Float64Array[] {
+  const rng = xoroshiro128plus(seed);
+  return Array.from({ length: count }, (_, i) =>
+    Float64Array.from(BASE, (base, f) => base * (level(i, f) + 0.2 * (uniformFloat64(rng) - 0.5))),
+  );
 }
 
-describe('detector score', () => {
-  const factors = [0, 0.01, 0.5, 0.8, 0.9, 0.95, 1, 1.05, 1.1, 1.2, 1.4, 2, 10, 100];
-  const grid = FEATURES.flatMap((feature) => factors.map((factor) => ({ feature, factor })));
+function flags(detector: StreamDetector, series: Float64Array[], key = '101', startMs = T0) {
+  return series.map((values, i) => detector.scoreValues(key, startMs + i, values));
+}
 
-  it.each(grid)('is in [0, 1] for $feature at $factor x baseline', ({ feature, factor }) => {
-    const { score } = detector.score(reading({ [feature]: BASELINE[feature] * factor }));
-    expect(Number.isFinite(score)).toBe(true);
-    expect(score).toBeGreaterThanOrEqual(0);
-    expect(score).toBeLessThanOrEqual(1);
-  });
+const TEMPERATURE = FEATURES.indexOf('temperature');
 
-  it('grows with the distance from the baseline', () => {
-    const scores = [60, 63, 66, 72, 84, 120].map(
-      (temperature) => detector.score(reading({ temperature })).score,
+describe('the regime-level detector', () => {
+  const model = defaultModel();
+
+  test('stable noise at a normal level is never flagged', () => {
+    const detector = createStreamDetector(model);
+    const results = flags(
+      detector,
+      readings(1, 20_000, () => 1.0),
     );
-    for (let i = 1; i < scores.length; i++) expect(scores[i]).toBeGreaterThan(scores[i - 1]);
+
+    expect(results.filter((r) => r.isAnomaly)).toHaveLength(0);
+    expect(Math.max(...results.map((r) => r.score))).toBeLessThan(0.5);
   });
 
-  it('scores a reading at the baseline means near 0 and does not flag it', () => {
-    const result = detector.score(reading());
-    expect(result.score).toBeLessThan(0.001);
-    expect(result.isAnomaly).toBe(false);
-    expect(result.anomalousFeatures).toEqual([]);
-    expect(result.reasons).toEqual([]);
-    expect(result.deviations).toEqual({
-      vibration_amplitude: 0,
-      vibration_frequency: 0,
-      temperature: 0,
-      humidity: 0,
-    });
+  test('a step change of one feature is flagged within 50 readings, naming that feature and its deviation', () => {
+    const step = 3_000;
+    const series = readings(2, 5_000, (i, f) => (f === TEMPERATURE && i >= step ? 1.25 : 1.0));
+    const results = flags(
+      createStreamDetector(
+        model,
+        {},
+        model.features.map((f) => f.replace('_', ' ')),
+      ),
+      series,
+    );
+
+    const first = results.findIndex((r) => r.isAnomaly);
+    expect(first).toBeGreaterThanOrEqual(step);
+    expect(first - step).toBeLessThan(50);
+    const after = results.slice(step + 100);
+    expect(after.every((r) => r.isAnomaly && r.anomalous.join() === String(TEMPERATURE))).toBe(true);
+    expect(after[0].reasons).toHaveLength(1);
+    expect(after[0].reasons[0]).toMatch(/^temperature \+2\d% over baseline$/);
   });
 
-  it('flags temperature +40% as a temperature anomaly only, with its reason', () => {
-    const result = detector.score(reading({ temperature: 84 }));
-    expect(result.isAnomaly).toBe(true);
-    expect(result.score).toBeGreaterThan(0.5);
-    expect(result.anomalousFeatures).toEqual(['temperature']);
-    expect(result.reasons).toEqual(['temperature +40% over baseline']);
-    expect(result.deviations.temperature).toBeCloseTo(0.4, 10);
+  test('a drop below the normal band says "under baseline"', () => {
+    const series = readings(3, 3_000, (i, f) => (f === 0 && i >= 1_000 ? 0.7 : 1.0));
+    const results = flags(createStreamDetector(model, {}, ['vibration amplitude', 'f', 't', 'h']), series);
+
+    expect(results[2_000].isAnomaly).toBe(true);
+    expect(results[2_000].reasons[0]).toMatch(/^vibration amplitude -\d+% under baseline$/);
   });
 
-  it('says "under baseline" for a negative deviation', () => {
-    const result = detector.score(reading({ humidity: 18 }));
-    expect(result.anomalousFeatures).toEqual(['humidity']);
-    expect(result.reasons).toEqual(['humidity -40% under baseline']);
+  test('a single reading far from its level is flagged as a spike, and the next normal reading is not', () => {
+    const series = readings(4, 1_001, () => 1.0);
+    series[900][TEMPERATURE] = 60 * 2.5;
+    const results = flags(createStreamDetector(model, {}, ['a', 'f', 'temperature', 'h']), series);
+
+    expect(results[900].isAnomaly).toBe(true);
+    expect(results[900].reasons[0]).toMatch(/^temperature spike \+\d+% off its level$/);
+    expect(results[901].isAnomaly).toBe(false);
   });
 
-  it('lists every anomalous feature, in feature order, with one reason each', () => {
-    const result = detector.score(reading({ humidity: 45, vibration_amplitude: 150 }));
-    expect(result.anomalousFeatures).toEqual(['vibration_amplitude', 'humidity']);
-    expect(result.reasons).toEqual([
-      'vibration amplitude -40% under baseline',
-      'humidity +50% over baseline',
+  test('each equipment has its own state: an anomaly of one leaves the others alone', () => {
+    const detector = createStreamDetector(model);
+    const hot = readings(5, 2_000, (i, f) => (f === TEMPERATURE && i >= 1_000 ? 1.3 : 1.0));
+    const calm = readings(6, 2_000, () => 1.0);
+    const results = hot.flatMap((values, i) => [
+      detector.scoreValues('101', T0 + i, values),
+      detector.scoreValues('102', T0 + i, calm[i]),
     ]);
+
+    expect(results.filter((_, n) => n % 2 === 0).some((r) => r.isAnomaly)).toBe(true);
+    expect(results.filter((_, n) => n % 2 === 1).some((r) => r.isAnomaly)).toBe(false);
   });
 
-  it('reports the model version it was built from', () => {
-    expect(detector.modelVersion).toBe('zscore-lab-spec-1');
-  });
-});
-
-describe('describeDeviation', () => {
-  it('shows whole percents from 10% and one decimal below', () => {
-    expect(describeDeviation('temperature', 0.234)).toBe('temperature +23% over baseline');
-    expect(describeDeviation('vibration_frequency', -0.0456)).toBe(
-      'vibration frequency -4.6% under baseline',
+  test('readings no newer than the last one seen (a retried batch) are scored without moving the state', () => {
+    const series = readings(7, 2_000, () => 1.0);
+    const replayed = createStreamDetector(model);
+    const once = createStreamDetector(model);
+    flags(once, series.slice(0, 1_500));
+    flags(replayed, series.slice(0, 1_500));
+    // A retry of hot readings with old timestamps must not teach the detector a new level.
+    flags(
+      replayed,
+      readings(8, 500, () => 1.3),
     );
-  });
-});
 
-describe('scoreThreshold option', () => {
-  const moderate = reading({ temperature: 84 });
-  const mild = reading({ temperature: 70 });
-
-  it('a higher threshold stops flagging a reading the default flags', () => {
-    const { score } = detector.score(moderate);
-    expect(score).toBeGreaterThan(0.5);
-    expect(score).toBeLessThan(0.95);
-    expect(detector.score(moderate).isAnomaly).toBe(true);
-    const strict = createDetector(defaultModel(), { scoreThreshold: 0.95 });
-    expect(strict.score(moderate)).toMatchObject({ isAnomaly: false, anomalousFeatures: [], reasons: [] });
-    expect(strict.score(moderate).score).toBe(score);
+    const next = series.slice(1_500);
+    const expected = flags(once, next, '101', T0 + 1_500);
+    expect(flags(replayed, next, '101', T0 + 1_500)).toEqual(expected);
   });
 
-  it('a lower threshold flags a reading the default does not', () => {
-    const { score } = detector.score(mild);
-    expect(score).toBeGreaterThan(0.1);
-    expect(score).toBeLessThan(0.5);
-    expect(detector.score(mild).isAnomaly).toBe(false);
-    const sensitive = createDetector(defaultModel(), { scoreThreshold: 0.1 });
-    expect(sensitive.score(mild)).toMatchObject({ isAnomaly: true, anomalousFeatures: ['temperature'] });
-  });
-
-  it.each([0, 1, -0.1, 1.5, Number.NaN])('createDetector rejects threshold %p', (scoreThreshold) => {
-    expect(() => createDetector(defaultModel(), { scoreThreshold })).toThrow(
-      /^scoreThreshold must be between 0 and 1 \(exclusive\), got /,
+  test('after a cold start it judges a stream from its first readings', () => {
+    const results = flags(
+      createStreamDetector(model),
+      readings(9, 200, (_, f) => (f === TEMPERATURE ? 1.3 : 1.0)),
     );
+
+    expect(results.findIndex((r) => r.isAnomaly)).toBeLessThan(20);
   });
 
-  it.each([0.01, 0.5, 0.99])('createDetector accepts threshold %p', (scoreThreshold) => {
-    expect(() => createDetector(defaultModel(), { scoreThreshold })).not.toThrow();
+  test('sensitivity is configurable without retraining, globally or per feature', () => {
+    const series = readings(10, 3_000, (i, f) => (f === TEMPERATURE && i >= 2_000 ? 1.13 : 1.0));
+    const count = (options: Parameters<typeof createStreamDetector>[1]) =>
+      flags(createStreamDetector(model, options), series).filter((r) => r.isAnomaly).length;
+
+    const normal = count({});
+    expect(count({ scoreThreshold: 0.999 })).toBeLessThan(normal);
+    expect(count({ featureThresholds: { temperature: 0.999 } })).toBeLessThan(normal);
+    expect(count({ scoreThreshold: 0.05 })).toBeGreaterThan(normal);
+    expect(() => createStreamDetector(model, { scoreThreshold: 1 })).toThrow(/between 0 and 1/);
+  });
+
+  test('the pipeline detector scores reading objects and names features in reading order', () => {
+    const detector = createDetector(model);
+    const base = {
+      equipmentId: 101,
+      values: { vibration_amplitude: 250, vibration_frequency: 1000, temperature: 60, humidity: 30 },
+    };
+    for (let i = 0; i < 50; i++) detector.score({ ...base, timestampMs: T0 + i });
+    const score = detector.score({
+      ...base,
+      timestampMs: T0 + 50,
+      values: { ...base.values, temperature: 200, humidity: 95 },
+    });
+
+    expect(score.isAnomaly).toBe(true);
+    expect(score.anomalousFeatures).toEqual(['temperature', 'humidity']);
+    expect(score.reasons).toHaveLength(2);
+    expect(score.reasons[0]).toMatch(/^temperature /);
+    expect(score.deviations.temperature).toBeGreaterThan(0);
   });
 });
 
-describe('parseDetectorModel', () => {
-  const model = () => structuredClone(defaultModelJson) as Record<string, unknown> & typeof defaultModelJson;
+describe('the model artifact', () => {
+  test('train, save, load: the loaded model scores every reading exactly as the trained one', () => {
+    const training = simulatorDataset(30, 30_000);
+    const trained = trainModel(training, DEFAULT_SETTINGS, {
+      modelVersion: 'round-trip',
+      source: training.name,
+    });
+    const loaded = parseDetectorModel(JSON.parse(JSON.stringify(trained)));
+    const test = simulatorDataset(31, 12_000).streams[0];
+    const score = (model: DetectorModel) => {
+      const detector = createStreamDetector(model);
+      return Array.from(test.timestamps, (t, i) =>
+        detector.scoreValues(test.key, t, test.values.subarray(i * 4, i * 4 + 4)),
+      );
+    };
 
-  it('accepts the default model', () => {
-    expect(parseDetectorModel(model()).baseline.temperature).toEqual({ mean: 60, std: 4.898979 });
+    expect(loaded).toEqual(trained);
+    expect(score(loaded)).toEqual(score(trained));
+    expect(Buffer.byteLength(JSON.stringify(trained))).toBeLessThan(1_000_000);
   });
 
-  it('rejects a model with a missing std, naming its path', () => {
-    const broken = model();
-    delete (broken.baseline.temperature as { std?: number }).std;
-    expect(() => parseDetectorModel(broken)).toThrow(/^invalid detector model: baseline\.temperature\.std: /);
+  test('the shipped model is a valid artifact of the four pipeline features', () => {
+    const model = defaultModel();
+    expect(model.features).toEqual([...FEATURES]);
+    expect(model.formatVersion).toBe(2);
+    expect(() => createDetector(model)).not.toThrow();
   });
 
-  it('rejects a model with a missing modelVersion, naming it', () => {
-    const broken: Record<string, unknown> = model();
-    delete broken.modelVersion;
-    expect(() => parseDetectorModel(broken)).toThrow(/^invalid detector model: modelVersion: /);
+  test('a model with a missing or bad field is refused, naming it', () => {
+    const model = defaultModel() as unknown as Record<string, unknown>;
+    expect(() => parseDetectorModel({ ...model, changeWindow: undefined })).toThrow(/changeWindow/);
+    const parameters = model.parameters as { noiseStd: number }[];
+    const zeroNoise = parameters.map((p) => ({ ...p, noiseStd: 0 }));
+    expect(() => parseDetectorModel({ ...model, parameters: zeroNoise })).toThrow(/parameters\.0\.noiseStd/);
+    expect(() => parseDetectorModel({ ...model, parameters: parameters.slice(1) })).toThrow(
+      /3 parameter sets for 4 features/,
+    );
+    expect(() => parseDetectorModel(42)).toThrow(/\(root\)/);
   });
 
-  it.each([0, -1])('rejects std %p, naming its path', (std) => {
-    const broken = model();
-    broken.baseline.humidity.std = std;
-    expect(() => parseDetectorModel(broken)).toThrow(/^invalid detector model: baseline\.humidity\.std: /);
-  });
-
-  it('names (root) when the model is not an object', () => {
-    expect(() => parseDetectorModel('model')).toThrow(/^invalid detector model: \(root\): /);
+  test('the pipeline refuses a model of other features', () => {
+    const model = { ...defaultModel(), features: ['a', 'b', 'c', 'd'] };
+    expect(() => createDetector(model)).toThrow(/needs a model of vibration_amplitude/);
   });
 });

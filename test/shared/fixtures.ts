@@ -20,7 +20,8 @@ export const LIMITS: RecordLimits = { ...DEFAULT_DECODE_LIMITS, ...DEFAULT_VALID
 
 export const defaultModel = () => parseDetectorModel(structuredClone(defaultModelJson));
 
-export const detector: Detector = createDetector(defaultModel());
+/** A detector with no history: the detector keeps state per equipment, and tests must not share it. */
+export const freshDetector = (): Detector => createDetector(defaultModel());
 
 /** A raw reading as a producer sends it, at the model's baseline unless overridden. */
 export function rawReading(overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -48,7 +49,7 @@ export function processRecord(
   readings: readonly Record<string, unknown>[],
   source: RecordSource = SOURCE,
 ): ProcessedReading[] {
-  const result = scoreRecord(source, encodeJson(readings), detector, LIMITS);
+  const result = scoreRecord(source, encodeJson(readings), freshDetector(), LIMITS);
   if (result.quarantined.length > 0) {
     throw new Error(
       `fixture readings were quarantined: ${result.quarantined.map((q) => q.reason).join(' | ')}`,

@@ -1,6 +1,6 @@
 import { quarantineEntry, rawRecordData, toJsonLines } from '../../lambdas/shared/quarantine';
 import { scoreRecord } from '../../lambdas/shared/score-record';
-import { detector, encode, LIMITS, rawReading, SOURCE } from './fixtures';
+import { encode, freshDetector, LIMITS, rawReading, SOURCE } from './fixtures';
 
 describe('quarantine', () => {
   it('toJsonLines writes one JSON line per entry, each ending in a newline', () => {
@@ -38,7 +38,7 @@ describe('quarantine', () => {
 
   it('keeps the NaN of a Python producer’s record visible in the quarantine file', () => {
     const record = JSON.stringify(rawReading({ temperature: '__NaN__' })).replace('"__NaN__"', 'NaN');
-    const { quarantined } = scoreRecord(SOURCE, encode(record), detector, LIMITS);
+    const { quarantined } = scoreRecord(SOURCE, encode(record), freshDetector(), LIMITS);
     expect(quarantined).toHaveLength(1);
     expect(JSON.parse(toJsonLines(quarantined)).data.temperature).toBe('NaN');
   });

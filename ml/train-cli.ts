@@ -1,0 +1,77 @@
+import { writeFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { FEATURES } from '../lambdas/shared/features';
+import { readCsvDataset } from './csv-dataset';
+import { type Dataset, simulatorDataset } from './dataset';
+import { columnList, csvMapping, integer, positiveInt, runCli } from './options';
+import { DEFAULT_SETTINGS, type DetectorSettings, PLANT_SETTINGS, trainModel } from './train';
+
+/**
+ * `npm run train`: fits the detector and writes the versioned JSON artifact the Lambda loads. From the
+ * simulator, or from CSV files: the CSV lake the pipeline writes (readings/*.csv in the processed
+ * bucket: --features with the four feature columns, --key equipment_id, --timestamp timestamp, and
+ * --label is_anomaly to leave out the readings the current model flagged) or any sensor CSV.
+ */
+const command = new Command('train')
+  .description('Fit the anomaly detector and write its model artifact (JSON).')
+  .option('--simulator', 'train on labelled simulator readings')
+  .option('--count <n>', 'simulator: readings', positiveInt('--count'), 300_000)
+  .option(
+    '--seed <k>',
+    'simulator: seed (the evaluation uses 1, 3, 4, 5: keep them out)',
+    integer('--seed'),
+    20,
+  )
+  .option('--input <files...>', 'CSV files to train on')
+  .option(
+    '--features <columns>',
+    'CSV: feature columns, comma-separated (the pipeline needs its four)',
+    columnList('--features'),
+  )
+  .option('--key <column>', 'CSV: column naming the equipment (one stream per value)')
+  .option('--timestamp <column>', 'CSV: timestamp column (rows of a stream are ordered by it)')
+  .option('--label <column>', 'CSV: readings to leave out of the normal fit (1 or true)')
+  .option('--delimiter <char>', 'CSV: column delimiter', ',')
+  .option(
+    '--plant',
+    'use the settings for slow 1 Hz plant data (SKAB-like) instead of the pipeline defaults',
+    false,
+  )
+  .option('--model-version <name>', 'version recorded in the artifact (default: from the data and date)')
+  .requiredOption('--out <file>', 'where to write the model artifact')
+  .showHelpAfterError()
+  .action((options) =>
+    runCli('train', async () => {
+      let dataset: Dataset;
+      let source: string;
+      if (options.simulator) {
+        dataset = simulatorDataset(options.seed, options.count);
+        source = dataset.name;
+      } else if (options.input) {
+        dataset = readCsvDataset(
+          options.input,
+          csvMapping({ features: [...FEATURES], ...options }, 'train --input'),
+        );
+        source = options.input.join(', ');
+      } else {
+        throw new Error('give --simulator, or --input FILE.csv with --features');
+      }
+      const settings: DetectorSettings = options.plant ? PLANT_SETTINGS : DEFAULT_SETTINGS;
+      const modelVersion =
+        options.modelVersion ??
+        `regime-level-${options.simulator ? 'simulator' : 'csv'}-${new Date().toISOString().slice(0, 10)}`;
+      const model = trainModel(dataset, settings, { modelVersion, source });
+      writeFileSync(options.out, `${JSON.stringify(model, null, 2)}\n`);
+      const size = Buffer.byteLength(JSON.stringify(model));
+      console.log(
+        `wrote ${options.out}: ${model.modelVersion}, ${model.features.length} features, trained on ${model.training.rows} readings (${size} bytes)`,
+      );
+      for (const [f, p] of model.parameters.entries()) {
+        console.log(
+          `  ${model.features[f]}: centre ${p.mean.toFixed(3)}, noise ${p.noiseStd.toFixed(3)}, normal levels ${p.levelLow.toFixed(3)} .. ${p.levelHigh.toFixed(3)}`,
+        );
+      }
+    }),
+  );
+
+command.parseAsync(process.argv);
