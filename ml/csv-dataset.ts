@@ -99,20 +99,29 @@ function isTrue(cell: string): boolean {
   return cell === 'true' || Number(cell) >= 0.5;
 }
 
-/** The first `rows` readings of a one-stream dataset, and the rest. */
+/** The first `rows` readings of each stream of a dataset, and the rest. */
 export function splitRows(dataset: Dataset, rows: number): { train: Dataset; test: Dataset } {
-  const [stream] = dataset.streams;
   const width = dataset.features.length;
-  const part = (from: number, to: number) => ({
+  const part = (from: (n: number) => number, to: (n: number) => number) => ({
     ...dataset,
-    streams: [
-      {
+    streams: dataset.streams.map((stream) => {
+      const n = stream.timestamps.length;
+      return {
         key: stream.key,
-        timestamps: stream.timestamps.subarray(from, to),
-        values: stream.values.subarray(from * width, to * width),
-        labels: stream.labels?.subarray(from, to),
-      },
-    ],
+        timestamps: stream.timestamps.subarray(from(n), to(n)),
+        values: stream.values.subarray(from(n) * width, to(n) * width),
+        labels: stream.labels?.subarray(from(n), to(n)),
+      };
+    }),
   });
-  return { train: part(0, rows), test: part(rows, stream.timestamps.length) };
+  return {
+    train: part(
+      () => 0,
+      (n) => Math.min(rows, n),
+    ),
+    test: part(
+      (n) => Math.min(rows, n),
+      (n) => n,
+    ),
+  };
 }

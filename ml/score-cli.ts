@@ -34,11 +34,10 @@ const command = new Command('score')
       const dataset = readCsvDataset(options.csv, csvMapping(options, 'score'));
       const model = options.model
         ? parseDetectorModel(JSON.parse(readFileSync(options.model, 'utf8')))
-        : trainModel(
-            dataset.streams.length === 1 ? splitRows(dataset, options.trainRows).train : dataset,
-            PLANT_SETTINGS,
-            { modelVersion: `fitted-on-${options.trainRows}-rows`, source: options.csv },
-          );
+        : trainModel(splitRows(dataset, options.trainRows).train, PLANT_SETTINGS, {
+            modelVersion: `fitted-on-${options.trainRows}-rows`,
+            source: options.csv,
+          });
       if (model.features.join() !== dataset.features.join()) {
         throw new Error(
           `the model's features (${model.features.join(', ')}) are not --features (${dataset.features.join(', ')})`,
