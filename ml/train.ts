@@ -123,7 +123,8 @@ export function trainModel(
       const regime = new Regime(settings.maxRegimeReadings);
       let normalRun = 0;
       for (let i = 0; i < streamLength(stream); i++) {
-        const { level, count } = regime.push(stream.values[i * width + f], noiseStd, k, settings.changeZ);
+        regime.push(stream.values[i * width + f], noiseStd, k, settings.changeZ);
+        const { level, count } = regime;
         normalRun = normal(stream, i, f) ? normalRun + 1 : 0;
         if (count >= 2 * k && count <= normalRun) levels.push({ level, count });
       }

@@ -1,9 +1,11 @@
 import { READING_COLUMNS, type ReadingRow } from './processed-reading';
 
-/** RFC 4180 cell: quoted when it holds a comma, quote or line break. */
+const NEEDS_QUOTES = /[",\r\n]/;
+
+/** RFC 4180 cell: quoted when it holds a comma, quote or line break (numbers and booleans never do). */
 export function csvCell(value: string | number | boolean): string {
-  const text = String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  if (typeof value !== 'string') return String(value);
+  return NEEDS_QUOTES.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
 
 export const CSV_HEADER = READING_COLUMNS.join(',');

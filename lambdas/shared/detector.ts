@@ -120,6 +120,7 @@ export function createStreamDetector(
   });
   const streams = new Map<string | number, { lastMs: number; regimes: Regime[] }>();
   const width = model.features.length;
+  const recentWindow = RECENT_SCALE * model.changeWindow;
 
   return {
     modelVersion: model.modelVersion,
@@ -145,26 +146,29 @@ export function createStreamDetector(
         const p = model.parameters[f];
         const regime = stream.regimes[f];
         const value = values[f];
-        const view = learn ? regime.take(value, p.noiseStd, model) : regime.peek(value);
+        if (learn) regime.take(value, p.noiseStd, model);
+        const count = regime.count || 1;
+        const level = regime.count === 0 ? value : regime.level;
         // How far the level is outside the normal band, in standard errors of the level; judged also
         // on the regime's last readings alone, which show a shift the change test has not split yet.
-        const outside = (level: number, n: number) => {
-          const standardError = p.noiseStd / Math.sqrt(n);
-          return Math.max((level - p.levelHigh) / standardError, (p.levelLow - level) / standardError);
-        };
-        const recent = regime.recentMean(RECENT_SCALE * model.changeWindow);
-        const outsideBand = Math.max(outside(view.level, view.count), outside(recent.level, recent.count));
-        const spike = (Math.abs(value - view.level) / p.noiseStd - model.spikeZ) * 2;
+        const recentCount = Math.min(recentWindow, count);
+        const recentLevel = regime.count === 0 ? value : regime.meanOfLast(recentCount);
+        const outsideBand =
+          Math.max(
+            Math.max(level - p.levelHigh, p.levelLow - level) * Math.sqrt(count),
+            Math.max(recentLevel - p.levelHigh, p.levelLow - recentLevel) * Math.sqrt(recentCount),
+          ) / p.noiseStd;
         const levelScore = logistic(LOGISTIC_SLOPE * (outsideBand - model.levelZ));
-        const featureScore = Math.max(levelScore, logistic(spike));
-        deviations[f] = p.mean === 0 ? 0 : (view.level - p.mean) / Math.abs(p.mean);
+        const spikeScore = logistic((Math.abs(value - level) / p.noiseStd - model.spikeZ) * 2);
+        const featureScore = levelScore > spikeScore ? levelScore : spikeScore;
+        deviations[f] = p.mean === 0 ? 0 : (level - p.mean) / Math.abs(p.mean);
         if (featureScore > score) score = featureScore;
         if (featureScore >= thresholds[f]) {
           anomalous.push(f);
           reasons.push(
-            levelScore >= logistic(spike)
+            levelScore >= spikeScore
               ? describeDeviation(labels[f], deviations[f])
-              : `${labels[f]} spike ${signedPercent(p.mean === 0 ? 0 : (value - view.level) / Math.abs(p.mean))} off its level`,
+              : `${labels[f]} spike ${signedPercent(p.mean === 0 ? 0 : (value - level) / Math.abs(p.mean))} off its level`,
           );
         }
       }
@@ -194,13 +198,22 @@ export class Regime {
   private start = 0;
   count = 0;
   private total = 0;
-
-  /** Spikes held out of the regime; a run of `window` of them is a shift, and joins it. */
-  private pending: number[] = [];
+  /** Spikes held out of the regime; a run of `changeWindow` of them is a shift, and joins it. */
+  private readonly pending: number[] = [];
 
   constructor(private readonly capacity: number) {
     this.values = new Float64Array(capacity);
     this.totals = new Float64Array(capacity);
+  }
+
+  /** The mean of the regime's readings (NaN while it has none). */
+  get level(): number {
+    return this.meanOfLast(this.count);
+  }
+
+  /** Mean of the regime's last `k` readings (1 <= k <= count). */
+  meanOfLast(k: number): number {
+    return this.sumOfLast(k) / k;
   }
 
   /**
@@ -211,23 +224,22 @@ export class Regime {
     value: number,
     noiseStd: number,
     settings: { changeWindow: number; changeZ: number; spikeZ: number },
-  ): { level: number; count: number } {
+  ): void {
     const { changeWindow, changeZ, spikeZ } = settings;
     const settled = this.count >= 2 * changeWindow;
-    if (!settled || Math.abs(value - this.sumOfLast(this.count) / this.count) <= spikeZ * noiseStd) {
+    if (!settled || Math.abs(value - this.level) <= spikeZ * noiseStd) {
       // Spikes held before this reading were transient: they stay out of the regime.
       this.pending.length = 0;
-      return this.push(value, noiseStd, changeWindow, changeZ);
+      this.push(value, noiseStd, changeWindow, changeZ);
+      return;
     }
     this.pending.push(value);
-    if (this.pending.length < changeWindow) return this.peek(value);
-    let view = this.peek(value);
-    for (const held of this.pending) view = this.push(held, noiseStd, changeWindow, changeZ);
+    if (this.pending.length < changeWindow) return;
+    for (const held of this.pending) this.push(held, noiseStd, changeWindow, changeZ);
     this.pending.length = 0;
-    return view;
   }
 
-  push(value: number, noiseStd: number, window: number, changeZ: number): { level: number; count: number } {
+  push(value: number, noiseStd: number, window: number, changeZ: number): void {
     if (this.count === this.capacity) {
       this.start = (this.start + 1) % this.capacity;
       this.count--;
@@ -249,30 +261,15 @@ export class Regime {
         break;
       }
     }
-    return { level: this.sumOfLast(this.count) / this.count, count: this.count };
-  }
-
-  /** Mean of the last `k` readings of the regime (of all of them when it holds fewer). */
-  recentMean(k: number): { level: number; count: number } {
-    const n = Math.min(k, this.count);
-    return { level: this.sumOfLast(n) / n, count: n };
-  }
-
-  /** The level, without taking a reading in. */
-  peek(value: number): { level: number; count: number } {
-    return this.count === 0
-      ? { level: value, count: 1 }
-      : { level: this.sumOfLast(this.count) / this.count, count: this.count };
   }
 
   private sumOfLast(k: number): number {
     const last = (this.start + this.count - 1) % this.capacity;
-    const beforeFirst = this.count - k - 1;
-    if (beforeFirst < 0 && k === this.count) {
+    if (k === this.count) {
       const first = this.start;
       return this.totals[last] - this.totals[first] + this.values[first];
     }
-    return this.totals[last] - this.totals[(this.start + beforeFirst) % this.capacity];
+    return this.totals[last] - this.totals[(this.start + this.count - k - 1) % this.capacity];
   }
 }
 
@@ -314,9 +311,12 @@ export function createDetector(model: DetectorModel, options: DetectorOptions = 
         score: result.score,
         isAnomaly: result.isAnomaly,
         anomalousFeatures: result.anomalous.map((f) => FEATURES[f]),
-        deviations: Object.fromEntries(
-          FEATURES.map((feature, f) => [feature, result.deviations[f]]),
-        ) as FeatureValues,
+        deviations: {
+          vibration_amplitude: result.deviations[0],
+          vibration_frequency: result.deviations[1],
+          temperature: result.deviations[2],
+          humidity: result.deviations[3],
+        },
         reasons: result.reasons,
       };
     },

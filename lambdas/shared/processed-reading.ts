@@ -68,15 +68,23 @@ export function roundScore(score: number): number {
 /** Separator inside the anomalous_features and reasons cells. */
 export const LIST_SEPARATOR = '; ';
 
+/** The arrival time of the last source converted: all readings of a record share it. */
+let lastSource: RecordSource | undefined;
+let lastArrivalTime = '';
+
 export function toReadingRow(processed: ProcessedReading): ReadingRow {
   const { source, reading } = processed;
+  if (source !== lastSource) {
+    lastSource = source;
+    lastArrivalTime = new Date(source.arrivalMs).toISOString();
+  }
   return {
     stream: source.stream,
     shard_id: source.shardId,
     partition_key: source.partitionKey,
     sequence_number: source.sequenceNumber,
     reading_index: processed.index,
-    arrival_time: new Date(source.arrivalMs).toISOString(),
+    arrival_time: lastArrivalTime,
     timestamp: new Date(reading.timestampMs).toISOString(),
     equipment_id: reading.equipmentId,
     ...reading.values,

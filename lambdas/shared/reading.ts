@@ -81,6 +81,9 @@ export function validateReading(
   arrivalMs: number,
   limits: ValidationLimits = DEFAULT_VALIDATION_LIMITS,
 ): ValidationResult {
+  const fast = validWellFormedReading(value, arrivalMs, limits);
+  if (fast) return { ok: true, reading: fast };
+  // Anything unusual goes through the schema, which says exactly what is wrong.
   const size = jsonSize(value);
   if (size > limits.maxReadingBytes) {
     return {
@@ -99,6 +102,50 @@ export function validateReading(
   if (outsideWindow) return { ok: false, reason: outsideWindow };
   const values = Object.fromEntries(FEATURES.map((feature) => [feature, data[feature]])) as FeatureValues;
   return { ok: true, reading: { equipmentId: data.equipment_id, timestampMs: time.epochMs, values } };
+}
+
+const READING_KEYS = new Set(['timestamp', 'equipment_id', ...FEATURES]);
+const RANGES = FEATURES.map((feature) => PHYSICAL_RANGES[feature]);
+
+/**
+ * The same rules as the schema, checked directly for the common case of a reading with nothing wrong
+ * (the transform validates every reading of every record, so this is its hot path). Returns undefined
+ * for anything else, which the schema then explains. A reading of these six fields, numbers and a
+ * timestamp string of at most 40 characters, is far under any size limit, so size is not measured.
+ */
+function validWellFormedReading(
+  value: unknown,
+  arrivalMs: number,
+  limits: ValidationLimits,
+): Reading | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const record = value as Record<string, unknown>;
+  let keys = 0;
+  for (const key in record) {
+    if (!READING_KEYS.has(key)) return undefined;
+    keys++;
+  }
+  if (keys !== READING_KEYS.size || limits.maxReadingBytes < 512) return undefined;
+  const equipmentId = record.equipment_id;
+  if (
+    typeof equipmentId !== 'number' ||
+    !Number.isInteger(equipmentId) ||
+    equipmentId < 1 ||
+    equipmentId > 2_147_483_647
+  ) {
+    return undefined;
+  }
+  const values = {} as FeatureValues;
+  for (let f = 0; f < FEATURES.length; f++) {
+    const v = record[FEATURES[f]];
+    if (typeof v !== 'number' || !(v >= RANGES[f].min && v <= RANGES[f].max)) return undefined;
+    values[FEATURES[f]] = v;
+  }
+  const timestamp = record.timestamp;
+  if (typeof timestamp === 'string' && timestamp.length > 40) return undefined;
+  const time = parseTimestamp(timestamp);
+  if (!time.ok || checkTimestampWindow(time.epochMs, arrivalMs, limits.maxClockSkewMs)) return undefined;
+  return { equipmentId, timestampMs: time.epochMs, values };
 }
 
 function jsonSize(value: unknown): number {
