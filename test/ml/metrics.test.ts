@@ -7,7 +7,9 @@ describe('evaluation metrics', () => {
     const truth = [1, 1, 1, 1, 0, 0, 0, 0, 0, 0];
     const flags = [1, 1, 1, 0, 1, 0, 0, 0, 0, 0];
     const confusion = emptyConfusion();
-    truth.forEach((t, i) => count(confusion, t === 1, flags[i] === 1));
+    truth.forEach((t, i) => {
+      count(confusion, t === 1, flags[i] === 1);
+    });
 
     expect(confusion).toEqual({ tp: 3, fn: 1, fp: 1, tn: 5 });
     const q = quality(confusion);
