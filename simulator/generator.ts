@@ -287,7 +287,7 @@ function malformedReading(
 }
 
 /** Epoch microseconds to `YYYY-MM-DD HH:MM:SS.ffffff` (UTC), reusing the text up to the second. */
-function createTimestampFormatter(): (epochUs: number) => string {
+export function createTimestampFormatter(): (epochUs: number) => string {
   let second = Number.NaN;
   let prefix = '';
   return (epochUs) => {

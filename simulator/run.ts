@@ -6,7 +6,6 @@ import {
   createLabGenerator,
   DEFAULT_BURST_SIZE,
   LAB_EQUIPMENT,
-  type LabGenerator,
 } from './generator';
 import { openLabels } from './labels';
 import {
@@ -40,30 +39,70 @@ export type Destination =
   | { kinesis: KinesisClient; streamName: string; output?: never }
   | { output: NodeJS.WritableStream; kinesis?: never; streamName?: never };
 
-export interface RunSettings {
-  seed: number;
-  /** Readings per second, all equipment together. */
-  rate?: number;
+/** What bounds a run and what it reports, whatever its source. */
+export interface LoopSettings {
   /** Stop after exactly this many readings (the last record cut short)... */
   count?: number;
-  /** ...or after this long; with neither, run until `signal` aborts. */
+  /** ...or after this long; with neither, run until `signal` aborts (or the source runs out). */
   durationSeconds?: number;
-  equipment?: readonly number[];
-  burstSize?: number;
-  badRatio?: number;
-  labelsFile?: string;
   /** After each record delivered. */
   onProgress?: (progress: RunProgress) => void;
   onRecordSent?: (record: SentRecord) => void;
   /** Kinesis throttled: the run slows down to the rate given. */
   onThrottle?: (notice: SlowDownNotice) => void;
-  /** Stops generating; what is buffered is still sent, then the summary returned. */
+  /** Stops producing; what is buffered is still sent, then the summary returned. */
   signal?: AbortSignal;
   retry?: RetryOptions;
   clock?: Clock;
 }
 
+/** The lab generator's settings (`runSimulator`). */
+export interface RunSettings extends LoopSettings {
+  seed: number;
+  /** Readings per second, all equipment together. */
+  rate?: number;
+  equipment?: readonly number[];
+  burstSize?: number;
+  badRatio?: number;
+  labelsFile?: string;
+}
+
 export type RunOptions = Destination & RunSettings;
+
+/** One record's worth of readings from a source, and when it is due. */
+export interface SourceBurst {
+  equipmentId: number;
+  /** The record's data: a JSON array of the readings. */
+  json: string;
+  readings: number;
+  /** When it is due (epoch ms, fractional, on the run's clock): it is queued once that time has come. */
+  endMs: number;
+  /** Readings of it the pipeline will quarantine. */
+  malformedReadings: number;
+  /** Readings of it known to be anomalous. */
+  anomalousReadings: number;
+}
+
+/**
+ * Where a run's bursts come from: the lab generator (`runSimulator`) or a recorded file (replay.ts).
+ * The run loop paces, bounds, queues and sends them; a source only says what is due when.
+ */
+export interface BurstSource<B extends SourceBurst = SourceBurst> {
+  /** Readings per second at full pace: a throttle notice reports the share of it the run slows to. */
+  readonly fullRate: number;
+  /**
+   * The next bursts, due from `startMs` on at `pace` times the source's full pace (less than 1 while
+   * Kinesis throttles), with at most `maxReadings` readings in all; no bursts once the source has run out.
+   * `endMs` is where the following step starts.
+   */
+  nextStep(startMs: number, pace: number, maxReadings: number): { bursts: B[]; endMs: number };
+  /** How far behind real time the source may fall before the loop skips ahead rather than catching up. */
+  maxLagMs(pace: number): number;
+  /** A burst was delivered. */
+  delivered?(burst: B, sent: SentRecord): void;
+  /** The run is over, sent or not. */
+  close?(): Promise<void>;
+}
 
 export interface RunProgress {
   sent: number;
@@ -80,8 +119,9 @@ export interface RunSummary {
   /** Readings delivered, malformed ones included. */
   sent: number;
   records: number;
+  /** Delivered readings the pipeline will quarantine: the generator's malformed ones, a replay's out of range. */
   malformed: number;
-  /** Delivered well-formed readings with at least one anomalous feature. */
+  /** Delivered well-formed readings with at least one anomalous feature (known only for the generator). */
   anomalousReadings: number;
   elapsedMs: number;
   readingsPerSecond: number;
@@ -104,20 +144,29 @@ export class SimulatorSendError extends Error {
   }
 }
 
-interface BurstRecord extends OutgoingRecord {
-  burst: Burst;
+interface BurstRecord<B extends SourceBurst> extends OutgoingRecord {
+  burst: B;
 }
 
 interface Limits {
   count: number;
   deadlineMs: number;
-  burstSize: number;
 }
 
+/** A burst of the lab generator, as the run loop sees it. */
+interface LabBurst extends SourceBurst {
+  burst: Burst;
+}
+
+/** The lab's simulator: generated bursts, paced at `rate`. */
 export async function runSimulator(options: RunOptions): Promise<RunSummary> {
-  const clock = options.clock ?? SYSTEM_CLOCK;
+  checkLoopLimits(options.count, options.durationSeconds);
+  return runSource(createLabSource(options), options);
+}
+
+function createLabSource(options: RunSettings): BurstSource<LabBurst> {
   const rate = options.rate ?? DEFAULT_RATE;
-  checkRunLimits(rate, options.count, options.durationSeconds);
+  if (!(rate > 0 && Number.isFinite(rate))) throw new RangeError(`rate must be a positive number, got ${rate}`);
   const burstSize = options.burstSize ?? DEFAULT_BURST_SIZE;
   const generator = createLabGenerator({
     seed: options.seed,
@@ -125,40 +174,82 @@ export async function runSimulator(options: RunOptions): Promise<RunSummary> {
     burstSize,
     badRatio: options.badRatio,
   });
+  const labels = options.labelsFile ? openLabels(options.labelsFile) : undefined;
+  return {
+    fullRate: rate,
+    nextStep(startMs, pace, maxReadings) {
+      const step = generator.nextStep(startMs, rate * pace, maxReadings);
+      return { endMs: step.endMs, bursts: step.bursts.map(labBurst) };
+    },
+    // The generator's readings may fall at most one burst behind real time (see produce).
+    maxLagMs: (pace) => (burstSize * 1000) / (rate * pace),
+    delivered: (burst, sent) => labels?.write(burst.burst, sent),
+    close: async () => labels?.close(),
+  };
+}
+
+function labBurst(burst: Burst): LabBurst {
+  const malformedReadings = burst.malformed.length;
+  return {
+    equipmentId: burst.equipmentId,
+    json: burst.json,
+    readings: burst.readings,
+    endMs: burst.endMs,
+    malformedReadings,
+    anomalousReadings: burst.anomalyMask !== 0 ? burst.readings - malformedReadings : 0,
+    burst,
+  };
+}
+
+/**
+ * Runs the loop over any source: paces its bursts (slowing down while Kinesis throttles), bounds the
+ * run by count, duration and `signal`, sends through one SendQueue, counts what was delivered.
+ */
+export async function runSource<B extends SourceBurst>(
+  source: BurstSource<B>,
+  options: Destination & LoopSettings,
+): Promise<RunSummary> {
+  try {
+    checkLoopLimits(options.count, options.durationSeconds);
+    return await runLoop(source, options);
+  } finally {
+    await source.close?.();
+  }
+}
+
+async function runLoop<B extends SourceBurst>(
+  source: BurstSource<B>,
+  options: Destination & LoopSettings,
+): Promise<RunSummary> {
+  const clock = options.clock ?? SYSTEM_CLOCK;
   const startMs = clock.now();
   const tally = new RunTally(startMs);
-  const pace = new ThrottleAwareRate(rate);
-  const labels = options.labelsFile ? openLabels(options.labelsFile) : undefined;
+  const pace = new ThrottleAwarePace();
   const sender = createSender(options, (notice) => {
     tally.throttled++;
-    options.onThrottle?.({ ...notice, readingsPerSecond: pace.throttled(clock.now()) });
+    options.onThrottle?.({ ...notice, readingsPerSecond: source.fullRate * pace.throttled(clock.now()) });
   });
-  const queue = new SendQueue<BurstRecord>(sender, (sent, record) => {
+  const queue = new SendQueue<BurstRecord<B>>(sender, (sent, record) => {
     tally.add(record.burst);
-    labels?.write(record.burst, sent);
+    source.delivered?.(record.burst, sent);
     options.onRecordSent?.(sent);
     options.onProgress?.(tally.progress(clock.now()));
   });
   const limits: Limits = {
     count: options.count ?? Number.POSITIVE_INFINITY,
     deadlineMs: startMs + (options.durationSeconds ?? Number.POSITIVE_INFINITY) * 1000,
-    burstSize,
   };
   try {
-    await produce(generator, queue, pace, limits, clock, options.signal);
+    await produce(source, queue, pace, limits, clock, options.signal);
     await queue.flush();
   } catch (error) {
     const unsent = queue.unsentRecords.reduce((n, record) => n + record.readings, 0);
     throw new SimulatorSendError(tally.summary(clock.now()), unsent, error as Error);
-  } finally {
-    await labels?.close();
   }
   return tally.summary(clock.now());
 }
 
-function checkRunLimits(rate: number, count: number | undefined, durationSeconds: number | undefined): void {
-  if (!(rate > 0 && Number.isFinite(rate)))
-    throw new RangeError(`rate must be a positive number, got ${rate}`);
+function checkLoopLimits(count: number | undefined, durationSeconds: number | undefined): void {
   if (count !== undefined && !(Number.isInteger(count) && count > 0)) {
     throw new RangeError(`count must be a positive integer, got ${count}`);
   }
@@ -167,7 +258,10 @@ function checkRunLimits(rate: number, count: number | undefined, durationSeconds
   }
 }
 
-function createSender(options: RunOptions, onThrottle: (notice: ThrottleNotice) => void): RecordSender {
+function createSender(
+  options: Destination & LoopSettings,
+  onThrottle: (notice: ThrottleNotice) => void,
+): RecordSender {
   if (options.output) return createLineWriter(options.output);
   return createKinesisSender({
     kinesis: options.kinesis,
@@ -178,15 +272,16 @@ function createSender(options: RunOptions, onThrottle: (notice: ThrottleNotice) 
 }
 
 /**
- * Generates and queues bursts at the pace's rate. Pacing is a token bucket over readings, kept in its
- * virtual-time form: a burst is released once the time of its last reading has come, and the readings'
- * clock may fall at most one burst behind real time (the bucket's capacity), so after a stall it skips
- * ahead rather than sending a backlog.
+ * Takes the source's bursts and queues each once it is due. Pacing is a token bucket over readings, kept
+ * in its virtual-time form: a burst is released once its due time has come, and the source's clock may
+ * fall at most `maxLagMs` behind real time (the bucket's capacity: one burst for the generator), so after
+ * a stall it skips ahead rather than sending a backlog at once. Stops at the count, the deadline, an
+ * abort, or when the source has nothing more.
  */
-async function produce(
-  generator: LabGenerator,
-  queue: SendQueue<BurstRecord>,
-  pace: ThrottleAwareRate,
+async function produce<B extends SourceBurst>(
+  source: BurstSource<B>,
+  queue: SendQueue<BurstRecord<B>>,
+  pace: ThrottleAwarePace,
   limits: Limits,
   clock: Clock,
   signal: AbortSignal | undefined,
@@ -195,9 +290,10 @@ async function produce(
   let stepStartMs = clock.now();
   while (produced < limits.count && !signal?.aborted) {
     const nowMs = clock.now();
-    const rate = pace.current(nowMs);
-    stepStartMs = Math.max(stepStartMs, nowMs - (limits.burstSize * 1000) / rate);
-    const step = generator.nextStep(stepStartMs, rate, limits.count - produced);
+    const share = pace.current(nowMs);
+    stepStartMs = Math.max(stepStartMs, nowMs - source.maxLagMs(share));
+    const step = source.nextStep(stepStartMs, share, limits.count - produced);
+    if (step.bursts.length === 0) return;
     for (const burst of step.bursts) {
       if (Math.max(burst.endMs, clock.now()) > limits.deadlineMs) return;
       await clock.sleep(burst.endMs - clock.now(), signal);
@@ -210,23 +306,22 @@ async function produce(
   }
 }
 
-/** Each throttle halves the rate (at most once a second); it then doubles back every 10 s up to the target. */
-class ThrottleAwareRate {
+/**
+ * The share of its full pace a run goes at: each throttle halves it (at most once a second, down to
+ * 1/64); it then doubles back every 10 s up to 1.
+ */
+class ThrottleAwarePace {
   private cutAtMs = Number.NEGATIVE_INFINITY;
-  private cutToRate: number;
-
-  constructor(private readonly target: number) {
-    this.cutToRate = target;
-  }
+  private cutTo = 1;
 
   current(nowMs: number): number {
-    return Math.min(this.target, this.cutToRate * 2 ** ((nowMs - this.cutAtMs) / RECOVERY_DOUBLING_MS));
+    return Math.min(1, this.cutTo * 2 ** ((nowMs - this.cutAtMs) / RECOVERY_DOUBLING_MS));
   }
 
-  /** Slows down (unless it just did) and returns the rate from now on. */
+  /** Slows down (unless it just did) and returns the pace from now on. */
   throttled(nowMs: number): number {
     if (nowMs - this.cutAtMs >= MIN_CUT_INTERVAL_MS) {
-      this.cutToRate = Math.max(this.target * MIN_RATE_FRACTION, this.current(nowMs) / 2);
+      this.cutTo = Math.max(MIN_PACE, this.current(nowMs) / 2);
       this.cutAtMs = nowMs;
     }
     return this.current(nowMs);
@@ -235,7 +330,7 @@ class ThrottleAwareRate {
 
 const RECOVERY_DOUBLING_MS = 10_000;
 const MIN_CUT_INTERVAL_MS = 1_000;
-const MIN_RATE_FRACTION = 1 / 64;
+const MIN_PACE = 1 / 64;
 
 class RunTally {
   sent = 0;
@@ -246,11 +341,11 @@ class RunTally {
 
   constructor(private readonly startMs: number) {}
 
-  add(burst: Burst): void {
+  add(burst: SourceBurst): void {
     this.sent += burst.readings;
     this.records++;
-    this.malformed += burst.malformed.length;
-    if (burst.anomalyMask !== 0) this.anomalousReadings += burst.readings - burst.malformed.length;
+    this.malformed += burst.malformedReadings;
+    this.anomalousReadings += burst.anomalousReadings;
   }
 
   progress(nowMs: number): RunProgress {
