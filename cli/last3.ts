@@ -3,8 +3,12 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   DEFAULT_WINDOW_MS,
   type LastMinutesResult,
+  latestReadingMs,
   queryLastMinutes,
 } from '../lambdas/shared/aws/last-minutes';
+import { queryMinuteAggregates } from '../lambdas/shared/aws/minute-aggregates';
+import { FEATURES } from '../lambdas/shared/features';
+import type { MinuteAggregate } from '../lambdas/shared/minute-windows';
 import type { ReadingRow } from '../lambdas/shared/processed-reading';
 import { type DynamoTarget, documentClientFor, resolveTableTarget, type Target } from './targets';
 
@@ -16,6 +20,7 @@ interface Last3Options {
   relativeTo: 'now' | 'latest';
   minutes: number;
   json: boolean;
+  perMinute: boolean;
   limit?: number;
   table?: string;
   namePrefix: string;
@@ -61,6 +66,11 @@ export function last3Command(io: CliIo): Command {
       DEFAULT_WINDOW_MS / 60_000,
     )
     .option('--json', 'print JSON (every row) instead of a table', false)
+    .option(
+      '--per-minute',
+      'per equipment and minute of event time: count, late readings, anomalies, feature averages (live windows)',
+      false,
+    )
     .option('--limit <n>', 'print at most the n newest rows (table default: 20)', positiveInt('--limit'))
     .option('--table <name>', 'readings table name (default: <name-prefix>sensor-readings)')
     .option('--name-prefix <prefix>', 'the namePrefix the stack was deployed with', '')
@@ -70,6 +80,23 @@ export function last3Command(io: CliIo): Command {
     .action(async (options: Last3Options) => {
       const target = resolveTableTarget(options);
       const client = (io.client ?? documentClientFor)(target);
+      if (options.perMinute) {
+        const toMs =
+          options.relativeTo === 'now'
+            ? Date.now()
+            : await latestReadingMs(client, target.tableName, options.equipment);
+        const windows =
+          toMs === undefined
+            ? []
+            : await queryMinuteAggregates(client, {
+                tableName: target.tableName,
+                fromMs: toMs - options.minutes * 60_000,
+                toMs,
+                equipmentId: options.equipment,
+              });
+        io.out(options.json ? JSON.stringify(windows.map(windowJson), null, 2) : formatMinutes(windows));
+        return;
+      }
       const result = await queryLastMinutes(client, {
         tableName: target.tableName,
         equipmentId: options.equipment,
@@ -139,6 +166,59 @@ export function formatTable(
     `${result.rows.length} readings of equipment ${equipment} between ${window} (relative to ${options.relativeTo}), ` +
     `${anomalies} anomalous; ${shown.length < result.rows.length ? `the newest ${shown.length} shown (--limit)` : 'all shown'}.`;
   return [...lines, '', summary].join('\n');
+}
+
+function windowJson(window: MinuteAggregate) {
+  const feature = (values: number[]) =>
+    Object.fromEntries(FEATURES.map((f, i) => [f, Number.isNaN(values[i]) ? null : values[i]]));
+  return {
+    minute: new Date(window.minuteMs).toISOString(),
+    equipment_id: window.equipmentId,
+    count: window.count,
+    late: window.late,
+    anomalies: window.anomalies,
+    avg: feature(window.means),
+    min: feature(window.mins),
+    max: feature(window.maxs),
+  };
+}
+
+export function formatMinutes(windows: readonly MinuteAggregate[]): string {
+  if (windows.length === 0) return 'No per-minute windows in this period.';
+  const header = [
+    'MINUTE',
+    'EQUIPMENT',
+    'READINGS',
+    'LATE',
+    'ANOMALIES',
+    'AMPLITUDE',
+    'FREQUENCY',
+    'TEMPERATURE',
+    'HUMIDITY',
+  ];
+  const cells = [
+    header,
+    ...windows.map((w) => [
+      new Date(w.minuteMs).toISOString().slice(0, 16).replace('T', ' '),
+      String(w.equipmentId),
+      String(w.count),
+      String(w.late),
+      String(w.anomalies),
+      ...w.means.map((mean) => (Number.isNaN(mean) ? '' : mean.toFixed(2))),
+    ]),
+  ];
+  const widths = header.map((_, i) => Math.max(...cells.map((line) => line[i].length)));
+  const lines = cells.map((line) =>
+    line
+      .map((cell, i) => cell.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd(),
+  );
+  return [
+    ...lines,
+    '',
+    'Averages over the readings on time; LATE readings arrived after the allowed lateness.',
+  ].join('\n');
 }
 
 if (require.main === module) {

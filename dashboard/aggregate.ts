@@ -22,6 +22,7 @@ export interface SnapshotInput {
   window: DashboardSnapshot['window'];
   alerts: AlertSummary[];
   counters: DashboardSnapshot['counters'];
+  minutes?: DashboardSnapshot['minutes'];
   /** Bin width in ms; default: the smallest step giving at most MAX_BINS bins (1 s for 3 minutes). */
   binMs?: number;
   /** When the snapshot is made (default: now). */
@@ -53,6 +54,7 @@ export function toSnapshot(input: SnapshotInput): DashboardSnapshot {
     binMs,
     equipment: [...byEquipment.values()].sort((a, b) => a.equipmentId - b.equipmentId).map(toSeries),
     alerts: input.alerts,
+    ...(input.minutes ? { minutes: input.minutes } : {}),
     counters: input.counters,
   };
 }

@@ -15,6 +15,8 @@ export interface DashboardSnapshot {
   binMs: number;
   equipment: EquipmentSeries[];
   alerts: AlertSummary[];
+  /** The live per-minute windows of event time in the window, newest first (absent if not read). */
+  minutes?: MinuteSummary[];
   /** Named counts shown as tiles, in order (for example readings in the window, anomalies, alerts). */
   counters: { name: string; value: number }[];
 }
@@ -33,6 +35,16 @@ export interface EquipmentSeries {
     features: Feature[];
     reasons: string;
   }[];
+}
+
+export interface MinuteSummary {
+  minuteMs: number;
+  equipmentId: number;
+  count: number;
+  late: number;
+  anomalies: number;
+  /** Mean of each feature over the on-time readings; null when there were none. */
+  means: Record<Feature, number | null>;
 }
 
 export interface AlertSummary {

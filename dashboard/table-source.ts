@@ -1,11 +1,13 @@
 import { type DynamoDBDocumentClient, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import { EPISODE_PK } from '../lambdas/alerter/episode-store';
 import { DEFAULT_WINDOW_MS, queryLastMinutes, type RelativeTo } from '../lambdas/shared/aws/last-minutes';
+import { queryMinuteAggregates } from '../lambdas/shared/aws/minute-aggregates';
 import { type EpisodeState, severityOf } from '../lambdas/shared/episodes';
-import { FEATURE_LABELS } from '../lambdas/shared/features';
+import { FEATURE_LABELS, FEATURES } from '../lambdas/shared/features';
+import type { MinuteAggregate } from '../lambdas/shared/minute-windows';
 import type { ReadingRow } from '../lambdas/shared/processed-reading';
 import { toSnapshot } from './aggregate';
-import type { AlertSummary, DashboardSnapshot, DashboardSource } from './snapshot';
+import type { AlertSummary, DashboardSnapshot, DashboardSource, MinuteSummary } from './snapshot';
 
 /**
  * Snapshots read from a readings table, deployed or local: the window's readings by the same Query as
@@ -48,15 +50,36 @@ export class TableSource implements DashboardSource {
       readings.fromMs === undefined || readings.toMs === undefined
         ? null
         : { fromMs: readings.fromMs, toMs: readings.toMs };
+    const minutes = window
+      ? await queryMinuteAggregates(this.client, {
+          tableName: this.tableName,
+          fromMs: window.fromMs,
+          toMs: window.toMs,
+        })
+      : [];
     return toSnapshot({
       target: this.options.target ?? 'aws',
       rows: readings.rows,
       window,
       alerts: alerts.slice(0, this.options.maxAlerts ?? DEFAULT_MAX_ALERTS),
       counters: windowCounters(readings.rows, alerts, window),
+      minutes: minutes.map(toMinuteSummary).reverse(),
       generatedAtMs: nowMs,
     });
   }
+}
+
+export function toMinuteSummary(window: MinuteAggregate): MinuteSummary {
+  return {
+    minuteMs: window.minuteMs,
+    equipmentId: window.equipmentId,
+    count: window.count,
+    late: window.late,
+    anomalies: window.anomalies,
+    means: Object.fromEntries(
+      FEATURES.map((feature, f) => [feature, Number.isNaN(window.means[f]) ? null : window.means[f]]),
+    ) as MinuteSummary['means'],
+  };
 }
 
 /** The alert of each equipment's current episode, newest first. */

@@ -38,6 +38,8 @@ export const pipelineContextSchema = z.object({
   tableWriteCapacity: int(1, 40_000).default(150),
   pointInTimeRecovery: bool.default(true),
   readingsTtlDays: int(1, 3_650).default(7),
+  /** Readings older than their record's arrival by more than this count as late in the per-minute windows. */
+  windowLatenessSeconds: int(1, 86_400).default(120),
   dataExpirationDays: int(1, 36_500).default(90),
   rawBufferIntervalSeconds: int(0, 900).default(60),
   rawBufferSizeMiB: int(1, 128).default(5),

@@ -71,6 +71,7 @@ export class PipelineStack extends Stack {
       modelPath: config.modelPath,
       scoreThreshold: config.scoreThreshold,
       readingsTtlDays: config.readingsTtlDays,
+      windowLatenessSeconds: config.windowLatenessSeconds,
       batchSize: config.transformBatchSize,
       batchingWindow: Duration.seconds(config.transformBatchingWindowSeconds),
       retryAttempts: config.transformRetryAttempts,

@@ -23,6 +23,7 @@
     equipment: document.getElementById('equipment'),
     waiting: document.getElementById('waiting'),
     alerts: document.getElementById('alerts'),
+    minutes: document.querySelector('#minutes tbody'),
   };
 
   /** equipmentId -> { panel, summary, charts: Map(feature key -> { element, plot }) } */
@@ -51,6 +52,7 @@
     elements.window.textContent = describeWindow(snapshot);
     renderCounters(snapshot.counters);
     renderAlerts(snapshot.alerts);
+    renderMinutes(snapshot.minutes ?? []);
     renderEquipment(snapshot.equipment);
   }
 
@@ -93,6 +95,31 @@
           element('span', 'subject', alert.subject),
         );
         return item;
+      }),
+    );
+  }
+
+  /** The live per-minute windows: readings on time, late ones, anomalies, mean temperature. */
+  function renderMinutes(minutes) {
+    elements.minutes.replaceChildren(
+      ...minutes.map((window) => {
+        const row = element('tr');
+        row.dataset.minute = String(window.minuteMs);
+        row.dataset.equipment = String(window.equipmentId);
+        row.dataset.count = String(window.count);
+        row.dataset.late = String(window.late);
+        const temperature = window.means.temperature;
+        for (const text of [
+          clock(window.minuteMs).slice(0, 5),
+          String(window.equipmentId),
+          String(window.count),
+          String(window.late),
+          String(window.anomalies),
+          temperature === null ? '' : temperature.toFixed(2),
+        ]) {
+          row.append(element('td', '', text));
+        }
+        return row;
       }),
     );
   }

@@ -10,6 +10,7 @@ import type {
   KinesisStreamRecord,
 } from 'aws-lambda';
 import { parseAnomalyRecord } from '../shared/anomaly-events';
+import { ALERTER_METRICS } from '../shared/metrics-catalog';
 import { type Alert, advanceEpisode, alertFor, type EpisodeState } from '../shared/episodes';
 import type { AlerterConfig } from './config';
 import { loadEpisode, saveEpisode } from './episode-store';
@@ -58,7 +59,7 @@ export async function processAlerterBatch(
   try {
     await processor.process();
   } finally {
-    deps.metrics.addMetric('AlertsSent', MetricUnit.Count, alertsSent);
+    deps.metrics.addMetric(ALERTER_METRICS.alertsSent, MetricUnit.Count, alertsSent);
   }
   return processor.response();
 }

@@ -4,6 +4,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { METRICS_NAMESPACE } from './metrics-catalog';
 
 export interface Observability {
   logger: Logger;
@@ -17,10 +18,7 @@ export function createObservability(
 ): Observability {
   return {
     logger: new Logger({ serviceName, ...(logLevel ? { logLevel } : {}) }),
-    metrics: new Metrics({
-      serviceName,
-      namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'SensorPipeline',
-    }),
+    metrics: new Metrics({ serviceName, namespace: METRICS_NAMESPACE }),
   };
 }
 

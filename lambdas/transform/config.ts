@@ -17,6 +17,7 @@ const transformEnv = z.object({
   MAX_RECORD_BYTES: positiveInt(DEFAULT_DECODE_LIMITS.maxRecordBytes),
   MAX_READING_BYTES: positiveInt(DEFAULT_VALIDATION_LIMITS.maxReadingBytes),
   MAX_CLOCK_SKEW_SECONDS: positiveInt(DEFAULT_VALIDATION_LIMITS.maxClockSkewMs / 1000),
+  WINDOW_LATENESS_SECONDS: positiveInt(120),
 });
 
 export interface TransformConfig {
@@ -26,6 +27,8 @@ export interface TransformConfig {
   modelPath: string;
   scoreThreshold: number;
   ttlSeconds: number;
+  /** A reading older than its record's arrival by more than this is late for its minute window. */
+  windowLatenessMs: number;
   limits: RecordLimits;
 }
 
@@ -39,6 +42,7 @@ export function loadTransformConfig(env: NodeJS.ProcessEnv): TransformConfig {
     modelPath: parsed.MODEL_PATH,
     scoreThreshold: parsed.SCORE_THRESHOLD,
     ttlSeconds: parsed.READINGS_TTL_DAYS * 86_400,
+    windowLatenessMs: parsed.WINDOW_LATENESS_SECONDS * 1000,
     limits: {
       maxRecordBytes: parsed.MAX_RECORD_BYTES,
       maxReadingBytes: parsed.MAX_READING_BYTES,

@@ -1,7 +1,8 @@
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { createDetector } from '../shared/detector';
 import { loadModelFile } from '../shared/model-file';
-import { type Observability, withObservability } from '../shared/observability';
+import { TRANSFORM_SERVICE } from '../shared/metrics-catalog';
+import { createObservability, type Observability, withObservability } from '../shared/observability';
 import { loadTransformConfig } from './config';
 import { processTransformBatch, type TransformDeps } from './process-batch';
 
@@ -19,6 +20,7 @@ export function createTransformHandler(
     detector: createDetector(loadModelFile(config.modelPath), { scoreThreshold: config.scoreThreshold }),
     ...clients,
     ...observability,
+    equipmentMetrics: createObservability(TRANSFORM_SERVICE).metrics,
   };
   return withObservability(
     (event: KinesisStreamEvent, context) => processTransformBatch(event, deps, context),

@@ -17,6 +17,9 @@ import { DEFAULT_RETRY, type RetryOptions } from '../shared/aws/retry';
 import { toCsv } from '../shared/csv';
 import type { Detector } from '../shared/detector';
 import { buildDocuments, DEFAULT_DOCUMENT_OPTIONS } from '../shared/documents';
+import { FEATURES } from '../shared/features';
+import { EQUIPMENT_DIMENSION, EQUIPMENT_METRICS, TRANSFORM_METRICS } from '../shared/metrics-catalog';
+import { windowContributions } from '../shared/minute-windows';
 import { quarantineObjectKey, readingsObjectKey } from '../shared/object-keys';
 import { type ReadingRow, type RecordSource, toReadingRow } from '../shared/processed-reading';
 import { type QuarantineEntry, toJsonLines } from '../shared/quarantine';
@@ -31,6 +34,8 @@ export interface TransformDeps {
   kinesis: KinesisClient;
   logger: Logger;
   metrics: Metrics;
+  /** Per-equipment metrics are published from their own instance, each with its equipment dimension. */
+  equipmentMetrics: Metrics;
   retry?: RetryOptions;
 }
 
@@ -108,16 +113,41 @@ export async function processTransformBatch(
   return processor.response();
 }
 
+/** Per equipment: readings, anomalies and the sum of each feature (the dashboard's averages). */
+function publishEquipmentMetrics(metrics: Metrics, rows: readonly ReadingRow[]): void {
+  const byEquipment = new Map<number, { readings: number; anomalies: number; sums: number[] }>();
+  for (const row of rows) {
+    let totals = byEquipment.get(row.equipment_id);
+    if (!totals) {
+      totals = { readings: 0, anomalies: 0, sums: FEATURES.map(() => 0) };
+      byEquipment.set(row.equipment_id, totals);
+    }
+    totals.readings++;
+    if (row.is_anomaly) totals.anomalies++;
+    for (let f = 0; f < FEATURES.length; f++) totals.sums[f] += row[FEATURES[f]];
+  }
+  for (const [equipmentId, totals] of byEquipment) {
+    metrics.addDimension(EQUIPMENT_DIMENSION, String(equipmentId));
+    metrics.addMetric(EQUIPMENT_METRICS.readings, MetricUnit.Count, totals.readings);
+    metrics.addMetric(EQUIPMENT_METRICS.anomalies, MetricUnit.Count, totals.anomalies);
+    FEATURES.forEach((feature, f) => {
+      metrics.addMetric(EQUIPMENT_METRICS.featureSums[feature], MetricUnit.NoUnit, totals.sums[f]);
+    });
+    metrics.publishStoredMetrics();
+  }
+}
+
 /** Counts of a batch: only the records whose every write landed count as processed. */
 function recordBatchMetrics(deps: TransformDeps, records: number, written: readonly RecordOutcome[]): void {
   const rows = sum(written, (o) => o.rows.length);
   const quarantined = sum(written, (o) => o.quarantined.length);
   const anomalies = sum(written, (o) => o.anomalies);
-  deps.metrics.addMetric('RecordsProcessed', MetricUnit.Count, written.length);
-  deps.metrics.addMetric('RecordsFailed', MetricUnit.Count, records - written.length);
-  deps.metrics.addMetric('ReadingsValid', MetricUnit.Count, rows);
-  deps.metrics.addMetric('ReadingsQuarantined', MetricUnit.Count, quarantined);
-  deps.metrics.addMetric('ReadingsAnomalous', MetricUnit.Count, anomalies);
+  deps.metrics.addMetric(TRANSFORM_METRICS.recordsProcessed, MetricUnit.Count, written.length);
+  deps.metrics.addMetric(TRANSFORM_METRICS.recordsFailed, MetricUnit.Count, records - written.length);
+  deps.metrics.addMetric(TRANSFORM_METRICS.readingsValid, MetricUnit.Count, rows);
+  deps.metrics.addMetric(TRANSFORM_METRICS.readingsQuarantined, MetricUnit.Count, quarantined);
+  deps.metrics.addMetric(TRANSFORM_METRICS.readingsAnomalous, MetricUnit.Count, anomalies);
+  publishEquipmentMetrics(deps.equipmentMetrics, written.flatMap((o) => o.rows));
   deps.logger.info('batch processed', {
     records,
     recordsProcessed: written.length,
@@ -142,13 +172,14 @@ async function processRecord(record: KinesisStreamRecord, deps: TransformDeps): 
     ...DEFAULT_DOCUMENT_OPTIONS,
     ttlSeconds: config.ttlSeconds,
   });
+  const windows = windowContributions(source, processed, config.windowLatenessMs, config.ttlSeconds);
   const events = processed.filter((p) => p.isAnomaly).map(toAnomalyEvent);
   // The record's two writes are independent: wait for both, fail the record if either fails.
   await Promise.all([
     putAllItems(
       deps.documents,
       config.readingsTable,
-      documents as unknown as Record<string, unknown>[],
+      [...documents, ...windows] as unknown as Record<string, unknown>[],
       retry,
     ),
     putAllRecords(deps.kinesis, config.anomaliesStream, toAnomalyRecords(events), retry),

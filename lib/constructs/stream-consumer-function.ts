@@ -74,7 +74,6 @@ export class StreamConsumerFunction extends Construct {
       loggingFormat: lambda.LoggingFormat.JSON,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_METRICS_NAMESPACE: 'SensorPipeline',
         ...props.environment,
       },
       bundling: {

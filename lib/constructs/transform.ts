@@ -21,6 +21,7 @@ export interface TransformProps {
   modelPath: string;
   scoreThreshold: number;
   readingsTtlDays: number;
+  windowLatenessSeconds: number;
   batchSize: number;
   batchingWindow: Duration;
   retryAttempts: number;
@@ -31,8 +32,8 @@ export interface TransformProps {
 
 /** Prefixes of the processed bucket the transform writes (see lambdas/shared/object-keys.ts). */
 export const PROCESSED_PREFIXES = ['readings/', 'quarantine/'];
-/** Partition keys of the table the transform writes (see lambdas/shared/documents.ts). */
-export const TRANSFORM_LEADING_KEYS = ['readings#*', 'latest'];
+/** Partition keys of the table the transform writes (lambdas/shared/documents.ts and minute-windows.ts). */
+export const TRANSFORM_LEADING_KEYS = ['readings#*', 'minutes#*', 'latest'];
 
 /**
  * The transform Lambda on the input stream: readings to CSV objects, DynamoDB documents and anomaly
@@ -58,6 +59,7 @@ export class Transform extends Construct {
         MODEL_PATH: '/var/task/model.json',
         SCORE_THRESHOLD: String(props.scoreThreshold),
         READINGS_TTL_DAYS: String(props.readingsTtlDays),
+        WINDOW_LATENESS_SECONDS: String(props.windowLatenessSeconds),
       },
       batchSize: props.batchSize,
       batchingWindow: props.batchingWindow,

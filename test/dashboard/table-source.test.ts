@@ -156,7 +156,7 @@ describe('TableSource', () => {
     expect(limited.alerts.map((alert) => alert.episodeId)).toEqual([hotEpisode.episodeId]);
   });
 
-  test('uses Query only: the minute partitions, the episode items, never Scan', async () => {
+  test('uses Query only: the minute partitions of readings and of windows, the episode items, never Scan', async () => {
     await new TableSource(client(), 'readings', { now: () => NOW }).snapshot();
 
     expect(table.stub.commandCalls(ScanCommand)).toHaveLength(0);
@@ -165,6 +165,10 @@ describe('TableSource', () => {
     expect(queries.every((query) => query.TableName === 'readings')).toBe(true);
     expect(queries.map((query) => query.ExpressionAttributeValues?.[':pk']).sort()).toEqual([
       EPISODE_PK,
+      'minutes#2026-11-23T19:47',
+      'minutes#2026-11-23T19:48',
+      'minutes#2026-11-23T19:49',
+      'minutes#2026-11-23T19:50',
       'readings#2026-11-23T19:47',
       'readings#2026-11-23T19:48',
       'readings#2026-11-23T19:49',

@@ -587,7 +587,9 @@ describe('IAM least privilege', () => {
     expect(dynamo[0]).toMatchObject({
       Effect: 'Allow',
       Resource: arnOf(ids.table),
-      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['readings#*', 'latest'] } },
+      Condition: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['readings#*', 'minutes#*', 'latest'] },
+      },
     });
   });
 

@@ -195,6 +195,8 @@ describe('npm start, the command', () => {
       expect(view.alerts[0].text).toMatch(/Anomaly on equipment \d+: /);
       await page.screenshot({ path: join(ROOT, 'test-artifacts', 'dashboard-npm-start.png') });
       expect((await readDashboard(page)).counters['readings sent']).toBeGreaterThan(0);
+      // The live per-minute windows are listed too.
+      expect(await page.locator('#minutes tbody tr').count()).toBeGreaterThan(0);
     } finally {
       await browser.close();
       stop.abort();

@@ -5,6 +5,16 @@ import type { Context } from 'aws-lambda';
 import { parseAnomalyRecord } from '../../lambdas/shared/anomaly-events';
 import { CSV_HEADER } from '../../lambdas/shared/csv';
 import { flattenDocument, type ReadingDocument } from '../../lambdas/shared/documents';
+import {
+  EQUIPMENT_DIMENSION,
+  EQUIPMENT_METRICS,
+  TRANSFORM_METRICS,
+} from '../../lambdas/shared/metrics-catalog';
+import {
+  MINUTES_PK_PREFIX,
+  mergeContributions,
+  type WindowContribution,
+} from '../../lambdas/shared/minute-windows';
 import { withObservability } from '../../lambdas/shared/observability';
 import { processTransformBatch } from '../../lambdas/transform/process-batch';
 import { parseCsv } from '../fixtures/csv';
@@ -31,6 +41,13 @@ function csvRows() {
   return [...harness.objects.entries()]
     .filter(([key]) => key.startsWith('readings/'))
     .flatMap(([, body]) => parseCsv(body));
+}
+
+/** The reading documents written (the table also holds per-minute window contributions). */
+function readingDocuments(): ReadingDocument[] {
+  return [...harness.items.values()].filter((item) =>
+    String(item.pk).startsWith('readings#'),
+  ) as unknown as ReadingDocument[];
 }
 
 function readingIds(rows: Record<string, string | number>[]) {
@@ -68,8 +85,8 @@ describe('transform batch', () => {
       is_anomaly: 'false',
       arrival_time: new Date(ARRIVAL_MS).toISOString(),
     });
-    expect(harness.items.size).toBe(4);
-    const documents = [...harness.items.values()] as unknown as ReadingDocument[];
+    const documents = readingDocuments();
+    expect(documents).toHaveLength(4);
     expect(documents.map((d) => d.count).sort()).toEqual([1, 1, 1, 5]);
     expect(harness.anomalyRecords).toEqual([]);
   });
@@ -83,8 +100,8 @@ describe('transform batch', () => {
     expect(response.batchItemFailures).toEqual([]);
     const rows = csvRows();
     expect(rows.map((r) => Number(r.reading_index))).toEqual(Array.from({ length: 1000 }, (_, i) => i));
-    const [document] = [...harness.items.values()] as unknown as ReadingDocument[];
-    expect(harness.items.size).toBe(1);
+    const [document] = readingDocuments();
+    expect(readingDocuments()).toHaveLength(1);
     expect(document.count).toBe(1000);
     expect(flattenDocument(document).map((row) => row.timestamp)).toEqual(rows.map((r) => r.timestamp));
   });
@@ -172,7 +189,7 @@ describe('transform batch', () => {
 
     expect(response.batchItemFailures).toEqual([]);
     expect(calls).toBe(2);
-    expect(harness.items.size).toBe(1);
+    expect(readingDocuments()).toHaveLength(1);
   });
 
   test('a record whose documents stay unprocessed is reported failed with every record after it, and the CSV holds only the records before it', async () => {
@@ -309,7 +326,7 @@ describe('transform batch', () => {
         `shardId-000000000000/${sequenceNumber(4)}/0`,
       ].sort(),
     );
-    const documentReadings = [...harness.items.values()].reduce((n, item) => n + Number(item.count), 0);
+    const documentReadings = readingDocuments().reduce((n, document) => n + document.count, 0);
     expect(documentReadings).toBe(8);
   });
 
@@ -325,5 +342,71 @@ describe('transform batch', () => {
     const response = await handler(kinesisEvent(fourRecords().slice(0, 2)), context);
 
     expect(response.batchItemFailures).toHaveLength(2);
+  });
+
+  test('emits the per-batch and per-equipment metrics the dashboard reads, named as in the catalog', async () => {
+    const batchMetrics = jest.spyOn(harness.deps.metrics, 'addMetric');
+    const equipmentMetrics = jest.spyOn(harness.deps.equipmentMetrics, 'addMetric');
+    const dimensions = jest.spyOn(harness.deps.equipmentMetrics, 'addDimension');
+
+    await processTransformBatch(kinesisEvent(fourRecords()), harness.deps);
+
+    expect(batchMetrics.mock.calls.map(([name]) => name).sort()).toEqual(
+      Object.values(TRANSFORM_METRICS).sort(),
+    );
+    expect(dimensions.mock.calls).toEqual([
+      [EQUIPMENT_DIMENSION, '101'],
+      [EQUIPMENT_DIMENSION, '102'],
+      [EQUIPMENT_DIMENSION, '103'],
+    ]);
+    const of101 = Object.fromEntries(
+      equipmentMetrics.mock.calls.slice(0, 6).map(([name, , value]) => [name, value]),
+    );
+    expect(of101).toEqual({
+      [EQUIPMENT_METRICS.readings]: 2,
+      [EQUIPMENT_METRICS.anomalies]: 0,
+      [EQUIPMENT_METRICS.featureSums.vibration_amplitude]: 2 * 251.3,
+      [EQUIPMENT_METRICS.featureSums.vibration_frequency]: 2 * 1003.2,
+      [EQUIPMENT_METRICS.featureSums.temperature]: 2 * 60.4,
+      [EQUIPMENT_METRICS.featureSums.humidity]: 2 * 29.8,
+    });
+  });
+
+  test('per-minute windows: out-of-order readings counted in their minute, late ones as late, and a replay counts nothing twice', async () => {
+    const minute = Math.floor(ARRIVAL_MS / 60_000) * 60_000;
+    const event = kinesisEvent([
+      {
+        sequenceNumber: sequenceNumber(1),
+        data: [
+          labReading(101, minute + 5_000),
+          labReading(101, minute - 30_000),
+          labReading(101, minute + 2_000),
+          // Ten minutes before arrival: later than the 120 s lateness.
+          labReading(101, ARRIVAL_MS - 600_000),
+        ],
+      },
+      {
+        sequenceNumber: sequenceNumber(2),
+        data: [labReading(101, minute + 8_000), labReading(102, minute + 9_000)],
+      },
+    ]);
+    const windows = () =>
+      mergeContributions(
+        [...harness.items.values()].filter((item) =>
+          String(item.pk).startsWith(MINUTES_PK_PREFIX),
+        ) as unknown as WindowContribution[],
+      ).map((w) => [w.equipmentId, new Date(w.minuteMs).toISOString().slice(11, 16), w.count, w.late]);
+
+    await processTransformBatch(event, harness.deps);
+    const once = windows();
+    await processTransformBatch(event, harness.deps);
+
+    expect(once).toEqual([
+      [101, new Date(ARRIVAL_MS - 600_000).toISOString().slice(11, 16), 0, 1],
+      [101, new Date(minute - 30_000).toISOString().slice(11, 16), 1, 0],
+      [101, new Date(minute).toISOString().slice(11, 16), 3, 0],
+      [102, new Date(minute).toISOString().slice(11, 16), 1, 0],
+    ]);
+    expect(windows()).toEqual(once);
   });
 });

@@ -1,0 +1,42 @@
+import type { Feature } from './features';
+
+/**
+ * The CloudWatch metrics the Lambdas emit (embedded metric format, through Powertools): one place for
+ * their names, which the handlers emit and the monitoring construct's dashboard and alarms read.
+ */
+export const METRICS_NAMESPACE = 'SensorPipeline';
+
+/** Powertools adds this dimension, valued with the service name, to every metric. */
+export const SERVICE_DIMENSION = 'service';
+export const TRANSFORM_SERVICE = 'transform';
+export const ALERTER_SERVICE = 'alerter';
+
+/** Per batch, dimension service=transform. */
+export const TRANSFORM_METRICS = {
+  recordsProcessed: 'RecordsProcessed',
+  recordsFailed: 'RecordsFailed',
+  readingsValid: 'ReadingsValid',
+  readingsQuarantined: 'ReadingsQuarantined',
+  readingsAnomalous: 'ReadingsAnomalous',
+} as const;
+
+/**
+ * Per batch and equipment, dimensions service=transform and equipment_id. A feature's average over a
+ * period is the sum of its sums over the sum of the readings, which is exact whatever the batch sizes.
+ */
+export const EQUIPMENT_DIMENSION = 'equipment_id';
+export const EQUIPMENT_METRICS = {
+  readings: 'EquipmentReadings',
+  anomalies: 'EquipmentAnomalies',
+  featureSums: {
+    vibration_amplitude: 'VibrationAmplitudeSum',
+    vibration_frequency: 'VibrationFrequencySum',
+    temperature: 'TemperatureSum',
+    humidity: 'HumiditySum',
+  } satisfies Record<Feature, string>,
+} as const;
+
+/** Per batch, dimension service=alerter. */
+export const ALERTER_METRICS = {
+  alertsSent: 'AlertsSent',
+} as const;
