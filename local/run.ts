@@ -84,6 +84,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunReport
     );
     if (!options.quiet) ticker = setInterval(() => out(statusLine(pipeline, progress)), 5_000);
 
+    // With --data-dir the services may hold earlier runs' data: this run reports what it added.
+    const storedBefore = options.dataDir && bounded ? await readBackCounts(pipeline.clients) : undefined;
     const startedMs = Date.now();
     const summary = await runSimulator({
       kinesis: pipeline.clients.kinesis,
@@ -113,7 +115,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunReport
       `Sent ${summary.sent} readings; waiting for the pipeline to process, archive and alert on all of them...`,
     );
     await pipeline.drain();
-    const counts = await readBackCounts(pipeline.clients);
+    const counts = subtractCounts(await readBackCounts(pipeline.clients), storedBefore);
     const latency = pipeline.latency.percentiles();
     const processingSeconds = (pipeline.latency.lastProcessedMs - pipeline.latency.firstSentMs) / 1000;
     const report: LocalRunReport = {
@@ -138,6 +140,13 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunReport
     await dashboard?.close();
     await pipeline.stop();
   }
+}
+
+function subtractCounts(after: StoredCounts, before: StoredCounts | undefined): StoredCounts {
+  if (!before) return after;
+  const delta = { ...after };
+  for (const key of Object.keys(after) as (keyof StoredCounts)[]) delta[key] = after[key] - before[key];
+  return delta;
 }
 
 /** Everything sent is accounted for exactly once, or the report says what is not. */
