@@ -158,7 +158,8 @@ export function createStreamDetector(
             Math.max(level - p.levelHigh, p.levelLow - level) * Math.sqrt(count),
             Math.max(recentLevel - p.levelHigh, p.levelLow - recentLevel) * Math.sqrt(recentCount),
           ) / p.noiseStd;
-        const levelScore = logistic(LOGISTIC_SLOPE * (outsideBand - model.levelZ));
+        // A level needs a few readings: until the regime holds a change window of them, only spikes count.
+        const levelScore = count < model.changeWindow ? 0 : logistic(LOGISTIC_SLOPE * (outsideBand - model.levelZ));
         const spikeScore = logistic((Math.abs(value - level) / p.noiseStd - model.spikeZ) * 2);
         const featureScore = levelScore > spikeScore ? levelScore : spikeScore;
         deviations[f] = p.mean === 0 ? 0 : (level - p.mean) / Math.abs(p.mean);
