@@ -101,6 +101,8 @@ export interface StreamDetector {
 }
 
 const LOGISTIC_SLOPE = 1.7;
+/** Extra standard errors a level must be out of the band by while its regime is shorter than a window. */
+const EARLY_LEVEL_Z = 3;
 /** The recent window judged beside the regime, in change windows. */
 const RECENT_SCALE = 30;
 
@@ -158,8 +160,9 @@ export function createStreamDetector(
             Math.max(level - p.levelHigh, p.levelLow - level) * Math.sqrt(count),
             Math.max(recentLevel - p.levelHigh, p.levelLow - recentLevel) * Math.sqrt(recentCount),
           ) / p.noiseStd;
-        // A level needs a few readings: until the regime holds a change window of them, only spikes count.
-        const levelScore = count < model.changeWindow ? 0 : logistic(LOGISTIC_SLOPE * (outsideBand - model.levelZ));
+        // A level of fewer readings than a change window (after a cold start, say) must be further out.
+        const margin = model.levelZ + (count < model.changeWindow ? EARLY_LEVEL_Z : 0);
+        const levelScore = logistic(LOGISTIC_SLOPE * (outsideBand - margin));
         const spikeScore = logistic((Math.abs(value - level) / p.noiseStd - model.spikeZ) * 2);
         const featureScore = levelScore > spikeScore ? levelScore : spikeScore;
         deviations[f] = p.mean === 0 ? 0 : (level - p.mean) / Math.abs(p.mean);

@@ -12,7 +12,7 @@ const events: AnomalyEvent[] = processRecord(
     rawReading({
       equipment_id: i % 3 === 2 ? 102 : 101,
       timestamp: new Date(Date.UTC(2026, 10, 23, 19, 46, 30) + i * 1000).toISOString(),
-      temperature: 80 + i,
+      temperature: 90 + i,
     }),
   ),
 )
@@ -31,8 +31,8 @@ describe('toAnomalyEvent', () => {
       timestamp_ms: Date.UTC(2026, 10, 23, 19, 46, 30),
       score: expect.any(Number),
       anomalous_features: ['temperature'],
-      reasons: [expect.stringMatching(/^temperature \+3\d% over baseline$/)],
-      values: { vibration_amplitude: 250, vibration_frequency: 1000, temperature: 80, humidity: 30 },
+      reasons: [expect.stringMatching(/^temperature \+5\d% over baseline$/)],
+      values: { vibration_amplitude: 250, vibration_frequency: 1000, temperature: 90, humidity: 30 },
       model_version: defaultModel().modelVersion,
       source: {
         stream: SOURCE.stream,

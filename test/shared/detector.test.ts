@@ -122,7 +122,7 @@ describe('the regime-level detector', () => {
   });
 
   test('sensitivity is configurable without retraining, globally or per feature', () => {
-    const series = readings(10, 3_000, (i, f) => (f === TEMPERATURE && i >= 2_000 ? 1.13 : 1.0));
+    const series = readings(10, 3_000, (i, f) => (f === TEMPERATURE && i >= 2_000 ? 1.1 : 1.0));
     const count = (options: Parameters<typeof createStreamDetector>[1]) =>
       flags(createStreamDetector(model, options), series).filter((r) => r.isAnomaly).length;
 
