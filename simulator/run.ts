@@ -1,12 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { RetryOptions } from '../lambdas/shared/aws/retry';
-import {
-  type Burst,
-  createLabGenerator,
-  DEFAULT_BURST_SIZE,
-  LAB_EQUIPMENT,
-} from './generator';
+import { type Burst, createLabGenerator, DEFAULT_BURST_SIZE, LAB_EQUIPMENT } from './generator';
 import { openLabels } from './labels';
 import {
   createKinesisSender,
@@ -166,7 +161,8 @@ export async function runSimulator(options: RunOptions): Promise<RunSummary> {
 
 function createLabSource(options: RunSettings): BurstSource<LabBurst> {
   const rate = options.rate ?? DEFAULT_RATE;
-  if (!(rate > 0 && Number.isFinite(rate))) throw new RangeError(`rate must be a positive number, got ${rate}`);
+  if (!(rate > 0 && Number.isFinite(rate)))
+    throw new RangeError(`rate must be a positive number, got ${rate}`);
   const burstSize = options.burstSize ?? DEFAULT_BURST_SIZE;
   const generator = createLabGenerator({
     seed: options.seed,

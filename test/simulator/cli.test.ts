@@ -3,26 +3,12 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { CreateStreamCommand, DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
 import kinesalite from 'kinesalite';
 import { LOCAL_ENDPOINTS_FILE } from '../../cli/targets';
 import { createKinesisClient } from '../../lambdas/shared/aws/clients';
 import { closeServer, listen } from '../../local/sns-sink';
-import { simulateCommand } from '../../simulator/cli';
-
-/** Runs `npm run simulate -- <args>` in process; returns what it wrote. */
-async function simulate(args: string[]): Promise<{ stdout: string; stderr: string }> {
-  const [stdout, stderr] = [new PassThrough(), new PassThrough()];
-  const chunks = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
-  stdout.on('data', (chunk: Buffer) => chunks.stdout.push(chunk));
-  stderr.on('data', (chunk: Buffer) => chunks.stderr.push(chunk));
-  const command = simulateCommand({ stdout, stderr })
-    .exitOverride()
-    .configureOutput({ writeErr: (text) => stderr.write(text), writeOut: (text) => stdout.write(text) });
-  await command.parseAsync(args, { from: 'user' });
-  return { stdout: Buffer.concat(chunks.stdout).toString(), stderr: Buffer.concat(chunks.stderr).toString() };
-}
+import { simulate } from './simulate-cli';
 
 const equipmentOf = (stdout: string) =>
   stdout
