@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type KinesisClient, ListShardsCommand } from '@aws-sdk/client-kinesis';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type {
   Context,
   KinesisStreamBatchResponse,
@@ -7,7 +7,7 @@ import type {
   KinesisStreamRecord,
 } from 'aws-lambda';
 import type { CheckpointStore } from './checkpoints';
-import { ShardReader, type ShardRecord } from './shard-reader';
+import { openShardReaders, type ShardReader, type ShardRecord } from './shard-reader';
 
 /**
  * What the Lambda event source mapping does for a Kinesis stream, locally: one poller per shard, the
@@ -106,15 +106,8 @@ export class EventSourceRunner {
 
   async start(): Promise<void> {
     const { kinesis, streamName, checkpoints, consumer } = this.options;
-    const shards = await kinesis.send(new ListShardsCommand({ StreamName: streamName }));
-    this.readers = (shards.Shards ?? []).map(
-      (shard) =>
-        new ShardReader(
-          kinesis,
-          streamName,
-          shard.ShardId as string,
-          checkpoints.get(consumer, shard.ShardId as string),
-        ),
+    this.readers = await openShardReaders(kinesis, streamName, (shardId) =>
+      checkpoints.get(consumer, shardId),
     );
     this.loops = this.readers.map((reader) => this.pollShard(reader));
   }

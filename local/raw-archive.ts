@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import { type KinesisClient, ListShardsCommand } from '@aws-sdk/client-kinesis';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { RAW_PREFIX, timePartition } from '../lambdas/shared/object-keys';
 import type { CheckpointStore } from './checkpoints';
 import { sleep } from './event-source-runner';
-import { ShardReader, type ShardRecord } from './shard-reader';
+import { openShardReaders, type ShardReader, type ShardRecord } from './shard-reader';
 
 const gzipAsync = promisify(gzip);
 
@@ -46,15 +46,8 @@ export class LocalRawArchive {
 
   async start(): Promise<void> {
     const { kinesis, streamName, checkpoints } = this.options;
-    const shards = await kinesis.send(new ListShardsCommand({ StreamName: streamName }));
-    this.readers = (shards.Shards ?? []).map(
-      (shard) =>
-        new ShardReader(
-          kinesis,
-          streamName,
-          shard.ShardId as string,
-          checkpoints.get(CONSUMER, shard.ShardId as string),
-        ),
+    this.readers = await openShardReaders(kinesis, streamName, (shardId) =>
+      checkpoints.get(CONSUMER, shardId),
     );
     this.loops = [...this.readers.map((reader) => this.pollShard(reader)), this.flushOnTime()];
   }

@@ -5,6 +5,7 @@ import {
   type GetRecordsCommandOutput,
   GetShardIteratorCommand,
   type KinesisClient,
+  ListShardsCommand,
 } from '@aws-sdk/client-kinesis';
 
 /** A Kinesis record as GetRecords returns it, with the fields the readers rely on. */
@@ -70,4 +71,17 @@ export class ShardReader {
     if (!result.ShardIterator) throw new Error(`no shard iterator for ${this.streamName}/${this.shardId}`);
     return result.ShardIterator;
   }
+}
+
+/** A reader for every shard of the stream, each resuming after the consumer's checkpoint. */
+export async function openShardReaders(
+  kinesis: KinesisClient,
+  streamName: string,
+  resumeAfter: (shardId: string) => string | undefined,
+): Promise<ShardReader[]> {
+  const shards = await kinesis.send(new ListShardsCommand({ StreamName: streamName }));
+  return (shards.Shards ?? []).map((shard) => {
+    const shardId = shard.ShardId as string;
+    return new ShardReader(kinesis, streamName, shardId, resumeAfter(shardId));
+  });
 }
