@@ -16,7 +16,30 @@ const bool = z.preprocess((value) => {
   return value;
 }, z.boolean());
 
-export const pipelineContextSchema = z.object({
+/** At most this many equipment on the dashboard: a line each on the per-equipment graphs, which more would crowd. */
+export const MAX_DASHBOARD_EQUIPMENT = 30;
+/** Equipment ids as `101,102,103` (from -c) or [101, 102, 103] (cdk.json): distinct positive integers. */
+const equipmentList = z.preprocess(
+  (value) => (Array.isArray(value) || typeof value === 'number' ? String(value) : value),
+  z
+    .string()
+    .transform((list) => list.replace(/\s+/g, ''))
+    .pipe(
+      z
+        .string()
+        .regex(
+          new RegExp(`^[1-9]\\d{0,9}(,[1-9]\\d{0,9}){0,${MAX_DASHBOARD_EQUIPMENT - 1}}$`),
+          `must be 1 to ${MAX_DASHBOARD_EQUIPMENT} equipment ids (positive integers) separated by commas, such as 101,102,103`,
+        ),
+    )
+    .transform((list) => list.split(',').map(Number))
+    .refine((ids) => ids.every((id) => id <= 2_147_483_647), {
+      error: 'equipment ids are at most 2147483647',
+    })
+    .refine((ids) => new Set(ids).size === ids.length, { error: 'lists an equipment id twice' }),
+);
+
+const pipelineContextFields = z.object({
   /** Prefix of every named resource, to deploy several copies in one account and region. */
   namePrefix: z
     .string()
@@ -41,11 +64,31 @@ export const pipelineContextSchema = z.object({
   /** Readings older than their record's arrival by more than this count as late in the per-minute windows. */
   windowLatenessSeconds: int(1, 86_400).default(120),
   dataExpirationDays: int(1, 36_500).default(90),
+  /** Athena cancels a query of the workgroup past this many GB scanned (10^9 bytes; Athena's minimum is 0.01). */
+  athenaScanLimitGb: z.coerce.number().min(0.01).max(1_000_000).default(100),
   rawBufferIntervalSeconds: int(0, 900).default(60),
   rawBufferSizeMiB: int(1, 128).default(5),
   alertEmail: z.email().optional(),
   alertQuietPeriodSeconds: int(1, 86_400).default(60),
+  /** Equipment the dashboard draws a line for: `-c dashboardEquipment=101,102,103`, or an array in cdk.json. */
+  dashboardEquipment: equipmentList.default([101, 102, 103]),
+  /** Subscribe this address to the ops topic, which the CloudWatch alarms notify. */
+  opsEmail: z.email().optional(),
+  /** Alarm when either stream consumer is this far behind its stream. */
+  iteratorAgeAlarmSeconds: int(10, 604_800).default(300),
+  /** Alarm when more than this fraction of the readings is quarantined over 5 minutes. */
+  quarantineRateAlarm: z.coerce.number().gt(0).lt(1).default(0.05),
+  /** Alarm when the oldest raw record not yet in S3 is older than this; must exceed rawBufferIntervalSeconds. */
+  archiveFreshnessAlarmSeconds: int(60, 86_400).default(900),
   scoreThreshold: z.coerce.number().gt(0).lt(1).default(0.5),
+  /** Per-feature score thresholds overriding scoreThreshold, as `temperature=0.7,humidity=0.6`. */
+  featureScoreThresholds: z
+    .string()
+    .regex(
+      /^((vibration_amplitude|vibration_frequency|temperature|humidity)=(0?\.\d+),?)*$/,
+      'feature=threshold pairs separated by commas, each threshold between 0 and 1, e.g. temperature=0.7,humidity=0.6',
+    )
+    .default(''),
   modelPath: z.string().min(1).default('model/default-model.json'),
   logRetentionDays: z.coerce
     .number()
@@ -55,6 +98,17 @@ export const pipelineContextSchema = z.object({
     .default(14),
   /** Keep the table and buckets (and their data) when the stack is destroyed. */
   retainData: bool.default(false),
+});
+
+export const pipelineContextSchema = pipelineContextFields.superRefine((config, context) => {
+  // Firehose holds records up to the buffer interval by design: an alarm below it would always fire.
+  if (config.archiveFreshnessAlarmSeconds <= config.rawBufferIntervalSeconds) {
+    context.addIssue({
+      code: 'custom',
+      path: ['archiveFreshnessAlarmSeconds'],
+      message: `must be more than rawBufferIntervalSeconds (${config.rawBufferIntervalSeconds}), which Firehose may hold records for`,
+    });
+  }
 });
 
 export type PipelineConfig = z.infer<typeof pipelineContextSchema>;

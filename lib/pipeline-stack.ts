@@ -4,7 +4,9 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { PipelineConfig } from './config';
 import { Alerts } from './constructs/alerts';
+import { Analytics } from './constructs/analytics';
 import { DataBucket } from './constructs/data-bucket';
+import { Monitoring } from './constructs/monitoring';
 import { RawArchive } from './constructs/raw-archive';
 import { ReadingsTable } from './constructs/readings-table';
 import { SensorStreams } from './constructs/sensor-streams';
@@ -24,7 +26,7 @@ export class PipelineStack extends Stack {
     const logRetention = config.logRetentionDays as logs.RetentionDays;
 
     const key = new kms.Key(this, 'PipelineKey', {
-      description: 'Encrypts the sensor pipeline alert topic and dead-letter queues',
+      description: 'Encrypts the sensor pipeline alert and ops topics and dead-letter queues',
       enableKeyRotation: true,
       pendingWindow: Duration.days(7),
       removalPolicy: RemovalPolicy.DESTROY,
@@ -70,6 +72,7 @@ export class PipelineStack extends Stack {
       key,
       modelPath: config.modelPath,
       scoreThreshold: config.scoreThreshold,
+      featureScoreThresholds: config.featureScoreThresholds,
       readingsTtlDays: config.readingsTtlDays,
       windowLatenessSeconds: config.windowLatenessSeconds,
       batchSize: config.transformBatchSize,
@@ -89,6 +92,27 @@ export class PipelineStack extends Stack {
       quietPeriod: Duration.seconds(config.alertQuietPeriodSeconds),
       readingsTtlDays: config.readingsTtlDays,
       logRetention,
+    });
+
+    const monitoring = new Monitoring(this, 'Monitoring', {
+      namePrefix: config.namePrefix,
+      key,
+      input: this.streams.input,
+      transform: transform.consumer,
+      alerter: alerts.consumer,
+      deliveryStream: archive.deliveryStream,
+      equipment: config.dashboardEquipment,
+      opsEmail: config.opsEmail,
+      iteratorAgeAlarm: Duration.seconds(config.iteratorAgeAlarmSeconds),
+      quarantineRateAlarm: config.quarantineRateAlarm,
+      archiveFreshnessAlarm: Duration.seconds(config.archiveFreshnessAlarmSeconds),
+    });
+
+    const analytics = new Analytics(this, 'Analytics', {
+      namePrefix: config.namePrefix,
+      processedBucket,
+      rawBucket: archive.bucket,
+      bytesScannedCutoffPerQuery: Math.round(config.athenaScanLimitGb * 1e9),
     });
 
     const outputs: Record<string, [string, string]> = {
@@ -114,6 +138,14 @@ export class PipelineStack extends Stack {
         'Batches the transform gave up on',
       ],
       AlerterDeadLetterQueueUrl: [alerts.consumer.deadLetterQueue.queueUrl, 'Batches the alerter gave up on'],
+      DashboardUrl: [monitoring.dashboardUrl, 'The CloudWatch dashboard of the pipeline'],
+      OpsTopicArn: [monitoring.topic.topicArn, 'The CloudWatch alarms notify this topic: subscribe to it'],
+      GlueDatabaseName: [analytics.databaseName, 'Athena tables and views over the lakes (sql/)'],
+      AthenaWorkGroupName: [analytics.workGroup.ref, 'Run the named queries in this workgroup'],
+      AthenaQueryPolicyArn: [
+        analytics.queryPolicy.managedPolicyArn,
+        'Attach to whoever runs the named queries: enough for that, nothing more',
+      ],
     };
     for (const [name, [value, description]] of Object.entries(outputs))
       new CfnOutput(this, name, { value, description });

@@ -1,8 +1,9 @@
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { ListShardsCommand } from '@aws-sdk/client-kinesis';
-import { GetObjectCommand, paginateListObjectsV2 } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { paginateScan } from '@aws-sdk/lib-dynamodb';
+import { objectPages } from '../cli/object-pages';
 import { parseAnomalyRecord } from '../lambdas/shared/anomaly-events';
 import { parseJsonLenient } from '../lambdas/shared/decode';
 import { READINGS_PK_PREFIX } from '../lambdas/shared/documents';
@@ -54,18 +55,11 @@ async function* objects(
   bucket: string,
   prefix: string,
 ): AsyncGenerator<{ key: string; body: Buffer }> {
-  for await (const page of paginateListObjectsV2(
-    { client: clients.s3 },
-    { Bucket: bucket, Prefix: prefix },
-  )) {
-    for (const object of page.Contents ?? []) {
+  for await (const page of objectPages(clients.s3, bucket, prefix)) {
+    for (const object of page) {
       const result = await clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: object.Key }));
-      yield {
-        key: object.Key as string,
-        body: Buffer.from(
-          await (result.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
-        ),
-      };
+      const body = result.Body as { transformToByteArray(): Promise<Uint8Array> };
+      yield { key: object.Key as string, body: Buffer.from(await body.transformToByteArray()) };
     }
   }
 }

@@ -3,7 +3,10 @@
 -- after its object was written, and whose first half then goes to the dead-letter queue, leaves the
 -- second half's readings in two objects. A reading is identified by shard, sequence number and its
 -- index within the record: this view keeps one copy of each. Query this view, not the table.
-CREATE OR REPLACE VIEW readings AS
+-- Cost: the deduplication sees every copy, so a filter on dt or hour cannot reach the table through
+-- it: a query of this view reads the whole lake. For a few days of a large lake, filter
+-- processed_readings on dt first and deduplicate those rows, as the query_* reference queries do.
+CREATE OR REPLACE VIEW "${DATABASE}".readings AS
 SELECT
   stream, shard_id, partition_key, sequence_number, reading_index, arrival_time, "timestamp",
   equipment_id, vibration_amplitude, vibration_frequency, temperature, humidity,
@@ -12,6 +15,6 @@ FROM (
   SELECT
     *,
     row_number() OVER (PARTITION BY shard_id, sequence_number, reading_index ORDER BY dt, hour) AS copy_number
-  FROM processed_readings
+  FROM "${DATABASE}".processed_readings
 )
 WHERE copy_number = 1

@@ -10,8 +10,8 @@ import type {
   KinesisStreamRecord,
 } from 'aws-lambda';
 import { parseAnomalyRecord } from '../shared/anomaly-events';
-import { ALERTER_METRICS } from '../shared/metrics-catalog';
 import { type Alert, advanceEpisode, alertFor, type EpisodeState } from '../shared/episodes';
+import { ALERTER_METRICS } from '../shared/metrics-catalog';
 import type { AlerterConfig } from './config';
 import { loadEpisode, saveEpisode } from './episode-store';
 

@@ -93,7 +93,19 @@ export function windowContributions(
 
 /** Sums the contributions of each (equipment, minute) window. */
 export function mergeContributions(contributions: readonly WindowContribution[]): MinuteAggregate[] {
-  const merged = new Map<string, { equipmentId: number; minuteMs: number; count: number; late: number; anomalies: number; sums: number[]; mins: number[]; maxs: number[] }>();
+  const merged = new Map<
+    string,
+    {
+      equipmentId: number;
+      minuteMs: number;
+      count: number;
+      late: number;
+      anomalies: number;
+      sums: number[];
+      mins: number[];
+      maxs: number[];
+    }
+  >();
   for (const c of contributions) {
     const key = `${c.equipment_id}|${c.minute_ms}`;
     let window = merged.get(key);

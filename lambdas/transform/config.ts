@@ -13,6 +13,23 @@ const transformEnv = z.object({
   ANOMALIES_STREAM: z.string().min(1),
   MODEL_PATH: z.string().min(1),
   SCORE_THRESHOLD: z.coerce.number().gt(0).lt(1).default(0.5),
+  /** `temperature=0.7,humidity=0.6`: per-feature thresholds overriding SCORE_THRESHOLD. */
+  FEATURE_SCORE_THRESHOLDS: z
+    .string()
+    .default('')
+    .transform((text, context) => {
+      const thresholds: Record<string, number> = {};
+      for (const pair of text.split(',').filter(Boolean)) {
+        const [feature, value] = pair.split('=');
+        const threshold = Number(value);
+        if (!(threshold > 0 && threshold < 1)) {
+          context.addIssue({ code: 'custom', message: `"${pair}": a threshold is between 0 and 1` });
+          return z.NEVER;
+        }
+        thresholds[feature.trim()] = threshold;
+      }
+      return thresholds;
+    }),
   READINGS_TTL_DAYS: positiveInt(DEFAULT_DOCUMENT_OPTIONS.ttlSeconds / 86_400),
   MAX_RECORD_BYTES: positiveInt(DEFAULT_DECODE_LIMITS.maxRecordBytes),
   MAX_READING_BYTES: positiveInt(DEFAULT_VALIDATION_LIMITS.maxReadingBytes),
@@ -26,6 +43,7 @@ export interface TransformConfig {
   anomaliesStream: string;
   modelPath: string;
   scoreThreshold: number;
+  featureScoreThresholds: Record<string, number>;
   ttlSeconds: number;
   /** A reading older than its record's arrival by more than this is late for its minute window. */
   windowLatenessMs: number;
@@ -41,6 +59,7 @@ export function loadTransformConfig(env: NodeJS.ProcessEnv): TransformConfig {
     anomaliesStream: parsed.ANOMALIES_STREAM,
     modelPath: parsed.MODEL_PATH,
     scoreThreshold: parsed.SCORE_THRESHOLD,
+    featureScoreThresholds: parsed.FEATURE_SCORE_THRESHOLDS,
     ttlSeconds: parsed.READINGS_TTL_DAYS * 86_400,
     windowLatenessMs: parsed.WINDOW_LATENESS_SECONDS * 1000,
     limits: {

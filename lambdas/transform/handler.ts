@@ -1,7 +1,7 @@
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { createDetector } from '../shared/detector';
-import { loadModelFile } from '../shared/model-file';
 import { TRANSFORM_SERVICE } from '../shared/metrics-catalog';
+import { loadModelFile } from '../shared/model-file';
 import { createObservability, type Observability, withObservability } from '../shared/observability';
 import { loadTransformConfig } from './config';
 import { processTransformBatch, type TransformDeps } from './process-batch';
@@ -17,7 +17,10 @@ export function createTransformHandler(
   const config = loadTransformConfig(env);
   const deps: TransformDeps = {
     config,
-    detector: createDetector(loadModelFile(config.modelPath), { scoreThreshold: config.scoreThreshold }),
+    detector: createDetector(loadModelFile(config.modelPath), {
+      scoreThreshold: config.scoreThreshold,
+      featureThresholds: config.featureScoreThresholds,
+    }),
     ...clients,
     ...observability,
     equipmentMetrics: createObservability(TRANSFORM_SERVICE).metrics,

@@ -147,7 +147,10 @@ function recordBatchMetrics(deps: TransformDeps, records: number, written: reado
   deps.metrics.addMetric(TRANSFORM_METRICS.readingsValid, MetricUnit.Count, rows);
   deps.metrics.addMetric(TRANSFORM_METRICS.readingsQuarantined, MetricUnit.Count, quarantined);
   deps.metrics.addMetric(TRANSFORM_METRICS.readingsAnomalous, MetricUnit.Count, anomalies);
-  publishEquipmentMetrics(deps.equipmentMetrics, written.flatMap((o) => o.rows));
+  publishEquipmentMetrics(
+    deps.equipmentMetrics,
+    written.flatMap((o) => o.rows),
+  );
   deps.logger.info('batch processed', {
     records,
     recordsProcessed: written.length,

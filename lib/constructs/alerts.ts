@@ -7,6 +7,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { ALERTER_SERVICE } from '../../lambdas/shared/metrics-catalog';
 import { StreamConsumerFunction } from './stream-consumer-function';
 
 export interface AlertsProps {
@@ -43,7 +44,7 @@ export class Alerts extends Construct {
       description: 'Anomaly events: one alert per anomaly episode per equipment',
       stream: props.anomalies,
       environment: {
-        POWERTOOLS_SERVICE_NAME: 'alerter',
+        POWERTOOLS_SERVICE_NAME: ALERTER_SERVICE,
         ALERTS_TOPIC_ARN: this.topic.topicArn,
         READINGS_TABLE: props.table.tableName,
         QUIET_PERIOD_SECONDS: String(props.quietPeriod.toSeconds()),

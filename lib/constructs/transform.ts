@@ -7,6 +7,7 @@ import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { TRANSFORM_SERVICE } from '../../lambdas/shared/metrics-catalog';
 import { acknowledge, arnFinding } from '../nag';
 import type { DataBucket } from './data-bucket';
 import { PROJECT_ROOT, StreamConsumerFunction } from './stream-consumer-function';
@@ -20,6 +21,8 @@ export interface TransformProps {
   /** Model artifact bundled with the function, relative to the project root. */
   modelPath: string;
   scoreThreshold: number;
+  /** `feature=threshold` pairs, comma-separated; empty for none. */
+  featureScoreThresholds: string;
   readingsTtlDays: number;
   windowLatenessSeconds: number;
   batchSize: number;
@@ -52,12 +55,13 @@ export class Transform extends Construct {
       description: 'Sensor readings: validate, score, write CSV, documents and anomaly events',
       stream: props.input,
       environment: {
-        POWERTOOLS_SERVICE_NAME: 'transform',
+        POWERTOOLS_SERVICE_NAME: TRANSFORM_SERVICE,
         PROCESSED_BUCKET: props.processedBucket.bucketName,
         READINGS_TABLE: props.table.tableName,
         ANOMALIES_STREAM: props.anomalies.streamName,
         MODEL_PATH: '/var/task/model.json',
         SCORE_THRESHOLD: String(props.scoreThreshold),
+        FEATURE_SCORE_THRESHOLDS: props.featureScoreThresholds,
         READINGS_TTL_DAYS: String(props.readingsTtlDays),
         WINDOW_LATENESS_SECONDS: String(props.windowLatenessSeconds),
       },

@@ -280,8 +280,8 @@ describe('Lambda functions', () => {
 describe('log groups', () => {
   const expectLogGroups = (template: Json, days: number) => {
     const logGroups = resourcesOfType(template, 'AWS::Logs::LogGroup');
-    // The transform's, the alerter's and Firehose's delivery logs.
-    expect(logGroups).toHaveLength(3);
+    // The transform's, the alerter's, Firehose's delivery logs and the bucket auto-delete function's.
+    expect(logGroups).toHaveLength(4);
     for (const [id] of logGroups) {
       expectResource(template, id, 'AWS::Logs::LogGroup', {
         Properties: { RetentionInDays: days },
@@ -297,7 +297,14 @@ describe('log groups', () => {
       resourcesOfType(json, 'AWS::Logs::LogGroup')
         .map(([id]) => id)
         .sort(),
-    ).toEqual([ids.transformLogs, ids.alerterLogs, ids.deliveryLogs].sort());
+    ).toEqual(
+      [
+        ids.transformLogs,
+        ids.alerterLogs,
+        ids.deliveryLogs,
+        logicalIdAt(base.stack, 'Custom::S3AutoDeleteObjectsCustomResourceProvider/Logs'),
+      ].sort(),
+    );
   });
 
   test('logRetentionDays from context sets the retention of every log group', () => {
@@ -429,7 +436,8 @@ describe('S3 data buckets', () => {
   };
 
   test('both buckets are SSE-S3 encrypted, block all public access, expire objects after 90 days, abort incomplete uploads and are deleted with the stack', () => {
-    base.template.resourceCountIs('AWS::S3::Bucket', 2);
+    // The third is the Athena query results bucket (analytics.test.ts).
+    base.template.resourceCountIs('AWS::S3::Bucket', 3);
     for (const id of bucketIds()) expectPrivateBucket(json, id, 90, 'Delete');
   });
 
@@ -474,7 +482,7 @@ describe('S3 data buckets', () => {
   });
 
   test('each bucket has its own Custom::S3AutoDeleteObjects so cdk destroy empties it', () => {
-    base.template.resourceCountIs('Custom::S3AutoDeleteObjects', 2);
+    base.template.resourceCountIs('Custom::S3AutoDeleteObjects', 3);
     for (const id of bucketIds()) {
       const emptiers = autoDeletersOf(json, id);
       expect(emptiers).toHaveLength(1);
@@ -490,11 +498,15 @@ describe('S3 data buckets', () => {
     });
   });
 
-  test('retainData=true retains both buckets and creates no auto-delete custom resource at all', () => {
+  test('retainData=true retains both buckets and creates no auto-delete custom resource for them', () => {
     const variant = synthPipeline(RETAINED_DATA);
     const v = idsOf(variant);
-    for (const id of [v.rawBucket, v.processedBucket]) expectPrivateBucket(variant.json, id, 90, 'Retain');
-    variant.template.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
+    for (const id of [v.rawBucket, v.processedBucket]) {
+      expectPrivateBucket(variant.json, id, 90, 'Retain');
+      expect(autoDeletersOf(variant.json, id)).toEqual([]);
+    }
+    // The one left empties the Athena query results bucket, deleted whatever retainData says.
+    variant.template.resourceCountIs('Custom::S3AutoDeleteObjects', 1);
   });
 });
 

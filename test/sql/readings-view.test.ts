@@ -13,6 +13,7 @@ import {
   type TestRecord,
 } from '../fixtures/kinesis-event';
 import { transformHarness } from '../fixtures/transform-harness';
+import { toDuckDb } from './athena-in-duckdb';
 
 const SQL_DIR = join(__dirname, '..', '..', 'sql');
 const tableDdl = readFileSync(join(SQL_DIR, 'processed_readings.sql'), 'utf8');
@@ -69,7 +70,8 @@ describe('the CSV lake in SQL', () => {
       await connection.run(
         `CREATE TABLE processed_readings AS SELECT * FROM read_csv('${lake}/readings/**/*.csv', header = true, hive_partitioning = true, columns = {${columns}})`,
       );
-      await connection.run(readingsView);
+      // ${DATABASE} is DuckDB's main schema (see athena-in-duckdb.ts); nothing else changes.
+      await connection.run(toDuckDb(readingsView));
       const count = async (sql: string) => Number((await connection.runAndReadAll(sql)).getRows()[0][0]);
 
       expect(await count('SELECT count(*) FROM processed_readings')).toBe(8 + 6);

@@ -1,5 +1,10 @@
 import { type DynamoDBDocumentClient, paginateQuery } from '@aws-sdk/lib-dynamodb';
-import { type MinuteAggregate, mergeContributions, minutePartitionKey, type WindowContribution } from '../minute-windows';
+import {
+  type MinuteAggregate,
+  mergeContributions,
+  minutePartitionKey,
+  type WindowContribution,
+} from '../minute-windows';
 
 /** The per-minute aggregates of the windows in [fromMs, toMs], by Query on their minute partitions. */
 export async function queryMinuteAggregates(
