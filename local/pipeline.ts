@@ -61,7 +61,7 @@ export class LocalPipeline {
     const services = await startLocalServices({ dataDir: options.dataDir, onAlert: options.onAlert });
     try {
       const clients = localClients(services);
-      await createResources(clients, options.inputShards ?? 1);
+      await createLocalResources(clients, options.inputShards ?? 1);
       const checkpoints: CheckpointStore = options.dataDir
         ? fileCheckpoints(join(options.dataDir, 'checkpoints.json'))
         : memoryCheckpoints();
@@ -156,7 +156,8 @@ export class LocalPipeline {
   }
 }
 
-async function createResources(clients: LocalClients, inputShards: number): Promise<void> {
+/** The streams, table and buckets of the pipeline, as the stack creates them (kept if they exist). */
+export async function createLocalResources(clients: LocalClients, inputShards: number): Promise<void> {
   const stream = async (name: string, shards: number) => {
     try {
       await clients.kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));

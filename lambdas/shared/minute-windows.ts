@@ -45,6 +45,28 @@ export function minutePartitionKey(minuteMs: number): string {
   return `${MINUTES_PK_PREFIX}${new Date(minuteMs).toISOString().slice(0, 16)}`;
 }
 
+/** What a window (or one record's part of it) adds up. */
+interface WindowTotals {
+  count: number;
+  late: number;
+  anomalies: number;
+  /** Per feature, in FEATURES order, over the on-time readings. */
+  sums: number[];
+  mins: number[];
+  maxs: number[];
+}
+
+function emptyTotals(): WindowTotals {
+  return {
+    count: 0,
+    late: 0,
+    anomalies: 0,
+    sums: FEATURES.map(() => 0),
+    mins: FEATURES.map(() => Number.POSITIVE_INFINITY),
+    maxs: FEATURES.map(() => Number.NEGATIVE_INFINITY),
+  };
+}
+
 /** The contributions of one record's valid readings to the windows they fall in. */
 export function windowContributions(
   source: RecordSource,
@@ -64,12 +86,7 @@ export function windowContributions(
         sk: `${reading.equipmentId}#${source.shardId}#${source.sequenceNumber}`,
         equipment_id: reading.equipmentId,
         minute_ms: minuteMs,
-        count: 0,
-        late: 0,
-        anomalies: 0,
-        sums: FEATURES.map(() => 0),
-        mins: FEATURES.map(() => Number.POSITIVE_INFINITY),
-        maxs: FEATURES.map(() => Number.NEGATIVE_INFINITY),
+        ...emptyTotals(),
         expires_at: Math.floor(source.arrivalMs / 1000) + ttlSeconds,
       };
       windows.set(key, window);
@@ -80,12 +97,12 @@ export function windowContributions(
     }
     window.count++;
     if (isAnomaly) window.anomalies++;
-    FEATURES.forEach((feature, f) => {
-      const value = reading.values[feature];
-      (window as WindowContribution).sums[f] += value;
-      if (value < (window as WindowContribution).mins[f]) (window as WindowContribution).mins[f] = value;
-      if (value > (window as WindowContribution).maxs[f]) (window as WindowContribution).maxs[f] = value;
-    });
+    for (let f = 0; f < FEATURES.length; f++) {
+      const value = reading.values[FEATURES[f]];
+      window.sums[f] += value;
+      if (value < window.mins[f]) window.mins[f] = value;
+      if (value > window.maxs[f]) window.maxs[f] = value;
+    }
   }
   // DynamoDB stores no infinities: a window of late readings only has no minimum or maximum yet.
   return [...windows.values()].map((w) => (w.count > 0 ? w : { ...w, mins: [], maxs: [] }));
@@ -93,40 +110,19 @@ export function windowContributions(
 
 /** Sums the contributions of each (equipment, minute) window. */
 export function mergeContributions(contributions: readonly WindowContribution[]): MinuteAggregate[] {
-  const merged = new Map<
-    string,
-    {
-      equipmentId: number;
-      minuteMs: number;
-      count: number;
-      late: number;
-      anomalies: number;
-      sums: number[];
-      mins: number[];
-      maxs: number[];
-    }
-  >();
+  const merged = new Map<string, WindowTotals & { equipmentId: number; minuteMs: number }>();
   for (const c of contributions) {
     const key = `${c.equipment_id}|${c.minute_ms}`;
     let window = merged.get(key);
     if (!window) {
-      window = {
-        equipmentId: c.equipment_id,
-        minuteMs: c.minute_ms,
-        count: 0,
-        late: 0,
-        anomalies: 0,
-        sums: FEATURES.map(() => 0),
-        mins: FEATURES.map(() => Number.POSITIVE_INFINITY),
-        maxs: FEATURES.map(() => Number.NEGATIVE_INFINITY),
-      };
+      window = { equipmentId: c.equipment_id, minuteMs: c.minute_ms, ...emptyTotals() };
       merged.set(key, window);
     }
     window.count += c.count;
     window.late += c.late;
     window.anomalies += c.anomalies;
+    if (c.count === 0) continue;
     for (let f = 0; f < FEATURES.length; f++) {
-      if (c.count === 0) continue;
       window.sums[f] += c.sums[f];
       window.mins[f] = Math.min(window.mins[f], c.mins[f]);
       window.maxs[f] = Math.max(window.maxs[f], c.maxs[f]);

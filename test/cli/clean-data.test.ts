@@ -2,9 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
-  CreateBucketCommand,
   DeleteObjectsCommand,
   HeadBucketCommand,
   ListObjectsCommand,
@@ -28,6 +27,7 @@ import {
 import type { LocalEndpoints } from '../../cli/targets';
 import { type LocalClients, localClients } from '../../local/clients';
 import { LOCAL_NAMES } from '../../local/names';
+import { createLocalResources } from '../../local/pipeline';
 import { type LocalServices, startLocalServices } from '../../local/services';
 
 const FAST_RETRY = { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 2 };
@@ -42,22 +42,7 @@ let cwd: string;
 beforeAll(async () => {
   services = await startLocalServices();
   clients = localClients(services);
-  await clients.documents.send(
-    new CreateTableCommand({
-      TableName: LOCAL_NAMES.table,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-    }),
-  );
-  for (const bucket of [LOCAL_NAMES.processedBucket, LOCAL_NAMES.rawBucket])
-    await clients.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await createLocalResources(clients, 1);
   // What `npm start` writes while it runs: the command finds the local pipeline through it.
   cwd = mkdtempSync(join(tmpdir(), 'clean-data-'));
   mkdirSync(join(cwd, '.local'));
