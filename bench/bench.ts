@@ -5,6 +5,7 @@ import { toCsv } from '../lambdas/shared/csv';
 import { DEFAULT_DECODE_LIMITS } from '../lambdas/shared/decode';
 import { createDetector, parseDetectorModel } from '../lambdas/shared/detector';
 import { buildDocuments } from '../lambdas/shared/documents';
+import { windowContributions } from '../lambdas/shared/minute-windows';
 import type { RecordSource } from '../lambdas/shared/processed-reading';
 import { toReadingRow } from '../lambdas/shared/processed-reading';
 import { DEFAULT_VALIDATION_LIMITS, validateReading } from '../lambdas/shared/reading';
@@ -145,13 +146,14 @@ function transformFigure(ms: number): Figure {
     for (const { data, source } of records) {
       const { processed } = scoreRecord(source, data, detector, limits);
       for (const document of buildDocuments(source, processed)) marshall(document);
+      for (const window of windowContributions(source, processed, 120_000, 86_400)) marshall(window);
       toCsv(processed.map(toReadingRow));
       readings += processed.length;
     }
     return readings;
   };
   return {
-    name: 'transform without I/O (decode, validate, score, CSV, DynamoDB documents marshalled)',
+    name: 'transform without I/O (decode, validate, score, CSV, DynamoDB documents and windows marshalled)',
     value: rate(transform, ms),
     unit: 'readings/s',
     baseline: {
