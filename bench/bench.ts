@@ -1,13 +1,12 @@
 import { cpus } from 'node:os';
-import { marshall } from '@aws-sdk/util-dynamodb';
 import { Command, InvalidArgumentError } from 'commander';
+import { marshallItem } from '../lambdas/shared/aws/item-marshalling';
 import { toCsv } from '../lambdas/shared/csv';
 import { DEFAULT_DECODE_LIMITS } from '../lambdas/shared/decode';
 import { createDetector, parseDetectorModel } from '../lambdas/shared/detector';
 import { buildDocuments } from '../lambdas/shared/documents';
 import { windowContributions } from '../lambdas/shared/minute-windows';
 import type { RecordSource } from '../lambdas/shared/processed-reading';
-import { toReadingRow } from '../lambdas/shared/processed-reading';
 import { DEFAULT_VALIDATION_LIMITS, validateReading } from '../lambdas/shared/reading';
 import { scoreRecord } from '../lambdas/shared/score-record';
 import { LOCAL_NAMES } from '../local/names';
@@ -145,9 +144,9 @@ function transformFigure(ms: number): Figure {
     let readings = 0;
     for (const { data, source } of records) {
       const { processed } = scoreRecord(source, data, detector, limits);
-      for (const document of buildDocuments(source, processed)) marshall(document);
-      for (const window of windowContributions(source, processed, 120_000, 86_400)) marshall(window);
-      toCsv(processed.map(toReadingRow));
+      for (const document of buildDocuments(source, processed)) marshallItem(document);
+      for (const window of windowContributions(source, processed, 120_000, 86_400)) marshallItem(window);
+      toCsv(processed);
       readings += processed.length;
     }
     return readings;

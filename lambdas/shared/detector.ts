@@ -306,15 +306,17 @@ export function createDetector(model: DetectorModel, options: DetectorOptions = 
     FEATURES.map((feature) => FEATURE_LABELS[feature]),
   );
   const values = new Float64Array(FEATURES.length);
+  // Local: under tsx (local mode, bench) each use of an imported binding is a getter call.
+  const features = FEATURES;
   return {
     modelVersion: model.modelVersion,
     score(reading) {
-      for (let f = 0; f < FEATURES.length; f++) values[f] = reading.values[FEATURES[f]];
+      for (let f = 0; f < features.length; f++) values[f] = reading.values[features[f]];
       const result = detector.scoreValues(reading.equipmentId, reading.timestampMs, values);
       return {
         score: result.score,
         isAnomaly: result.isAnomaly,
-        anomalousFeatures: result.anomalous.map((f) => FEATURES[f]),
+        anomalousFeatures: result.anomalous.map((f) => features[f]),
         deviations: {
           vibration_amplitude: result.deviations[0],
           vibration_frequency: result.deviations[1],

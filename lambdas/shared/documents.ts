@@ -85,71 +85,102 @@ export function buildDocuments(
   readings: readonly ProcessedReading[],
   options: DocumentOptions = DEFAULT_DOCUMENT_OPTIONS,
 ): ReadingDocument[] {
+  // Grouped by equipment and minute; a record's readings are mostly one run of the same group.
   const groups = new Map<string, ProcessedReading[]>();
+  let current: ProcessedReading[] | undefined;
+  let currentEquipment = Number.NaN;
+  let currentMinute = Number.NaN;
   for (const processed of readings) {
-    const key = `${processed.reading.equipmentId}|${minuteBucket(processed.reading.timestampMs)}`;
-    const group = groups.get(key);
-    if (group) group.push(processed);
-    else groups.set(key, [processed]);
+    const { equipmentId, timestampMs } = processed.reading;
+    const minute = Math.floor(timestampMs / 60_000);
+    if (equipmentId !== currentEquipment || minute !== currentMinute) {
+      const key = `${equipmentId}|${minute}`;
+      current = groups.get(key);
+      if (!current) {
+        current = [];
+        groups.set(key, current);
+      }
+      currentEquipment = equipmentId;
+      currentMinute = minute;
+    }
+    (current as ProcessedReading[]).push(processed);
   }
   const documents: ReadingDocument[] = [];
   for (const group of groups.values()) {
-    let chunk: ProcessedReading[] = [];
+    let start = 0;
     let chunkBytes = DOCUMENT_OVERHEAD_BYTES;
-    for (const processed of group) {
-      const bytes = estimateReadingBytes(processed);
-      if (chunk.length > 0 && chunkBytes + bytes > options.maxDocumentBytes) {
-        documents.push(toDocument(source, chunk, documents.length, options));
-        chunk = [];
+    for (let i = 0; i < group.length; i++) {
+      const bytes = estimateReadingBytes(group[i]);
+      if (i > start && chunkBytes + bytes > options.maxDocumentBytes) {
+        documents.push(toDocument(source, group, start, i, documents.length, options));
+        start = i;
         chunkBytes = DOCUMENT_OVERHEAD_BYTES;
       }
-      chunk.push(processed);
       chunkBytes += bytes;
     }
-    documents.push(toDocument(source, chunk, documents.length, options));
+    documents.push(toDocument(source, group, start, group.length, documents.length, options));
   }
   return documents;
 }
 
+/**
+ * Upper bound of a reading's row as JSON: no finite number is written in more than 24 characters,
+ * the other columns (index, offset, score, mask) and separators take at most 40, and an anomalous
+ * reading adds its index to a reason's list (the reason's text is counted as if new). A bound from
+ * the shape rather than each value's text keeps this off the transform's hot path.
+ */
+const MAX_NUMBER_CHARS = 24;
+const ROW_BYTES = FEATURES.length * (MAX_NUMBER_CHARS + 1) + 40;
+
 function estimateReadingBytes(processed: ProcessedReading): number {
-  const values = FEATURES.map((feature) => processed.reading.values[feature]);
-  // An anomalous reading adds its index to a reason's list; a reason's text is counted as if new.
-  const reasonBytes = processed.isAnomaly ? processed.reasons.join(LIST_SEPARATOR).length + 10 : 0;
-  return JSON.stringify(values).length + 40 + reasonBytes;
+  if (!processed.isAnomaly) return ROW_BYTES;
+  let reasonBytes = 10;
+  for (const reason of processed.reasons) reasonBytes += reason.length + LIST_SEPARATOR.length;
+  return ROW_BYTES + reasonBytes;
 }
 
+/** The document of readings `group[start..end)`. */
 function toDocument(
   source: RecordSource,
-  chunk: readonly ProcessedReading[],
+  group: readonly ProcessedReading[],
+  start: number,
+  end: number,
   part: number,
   options: DocumentOptions,
 ): ReadingDocument {
-  const first = chunk[0].reading;
+  const first = group[start].reading;
   const equipmentId = first.equipmentId;
   let firstMs = first.timestampMs;
   let lastMs = first.timestampMs;
-  for (const { reading } of chunk) {
-    if (reading.timestampMs < firstMs) firstMs = reading.timestampMs;
-    if (reading.timestampMs > lastMs) lastMs = reading.timestampMs;
+  for (let i = start; i < end; i++) {
+    const { timestampMs } = group[i].reading;
+    if (timestampMs < firstMs) firstMs = timestampMs;
+    if (timestampMs > lastMs) lastMs = timestampMs;
   }
   // Anomalous readings of a burst share a few reasons: each text is stored once, with its readings.
   const reasons: Record<string, number[]> = {};
   let anomalies = 0;
-  const rows = chunk.map((processed) => {
+  const rows: number[][] = new Array(end - start);
+  for (let i = start; i < end; i++) {
+    const processed = group[i];
     if (processed.isAnomaly) {
       anomalies++;
       const reason = processed.reasons.join(LIST_SEPARATOR);
       if (reasons[reason]) reasons[reason].push(processed.index);
       else reasons[reason] = [processed.index];
     }
-    return [
+    const { values, timestampMs } = processed.reading;
+    rows[i - start] = [
       processed.index,
-      processed.reading.timestampMs - firstMs,
-      ...FEATURES.map((feature) => processed.reading.values[feature]),
+      timestampMs - firstMs,
+      values.vibration_amplitude,
+      values.vibration_frequency,
+      values.temperature,
+      values.humidity,
       roundScore(processed.score),
       featuresToMask(processed.anomalousFeatures),
     ];
-  });
+  }
   return {
     pk: readingsPartitionKey(firstMs),
     sk: `${equipmentSortKeyPrefix(equipmentId)}${source.shardId}#${source.sequenceNumber}#${part}`,
@@ -162,9 +193,9 @@ function toDocument(
     arrival_ms: source.arrivalMs,
     first_ms: firstMs,
     last_ms: lastMs,
-    count: chunk.length,
+    count: end - start,
     anomalies,
-    model_version: chunk[0].modelVersion,
+    model_version: group[start].modelVersion,
     columns: [...DOCUMENT_COLUMNS],
     readings: rows,
     reasons,

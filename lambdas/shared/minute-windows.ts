@@ -14,6 +14,9 @@ import type { ProcessedReading, RecordSource } from './processed-reading';
 
 export const MINUTES_PK_PREFIX = 'minutes#';
 
+/** Module-local: under tsx (local mode, bench) each use of an imported binding is a getter call. */
+const FEATURE_NAMES = FEATURES;
+
 export interface WindowContribution {
   pk: string;
   sk: string;
@@ -97,8 +100,8 @@ export function windowContributions(
     }
     window.count++;
     if (isAnomaly) window.anomalies++;
-    for (let f = 0; f < FEATURES.length; f++) {
-      const value = reading.values[FEATURES[f]];
+    for (let f = 0; f < FEATURE_NAMES.length; f++) {
+      const value = reading.values[FEATURE_NAMES[f]];
       window.sums[f] += value;
       if (value < window.mins[f]) window.mins[f] = value;
       if (value > window.maxs[f]) window.maxs[f] = value;

@@ -85,7 +85,7 @@ export function toReadingRow(processed: ProcessedReading): ReadingRow {
     sequence_number: source.sequenceNumber,
     reading_index: processed.index,
     arrival_time: lastArrivalTime,
-    timestamp: new Date(reading.timestampMs).toISOString(),
+    timestamp: isoTime(reading.timestampMs),
     equipment_id: reading.equipmentId,
     ...reading.values,
     anomaly_score: roundScore(processed.score),
@@ -94,4 +94,23 @@ export function toReadingRow(processed: ProcessedReading): ReadingRow {
     reasons: processed.reasons.join(LIST_SEPARATOR),
     model_version: processed.modelVersion,
   };
+}
+
+/** The minute whose ISO 8601 prefix was formatted last: a record's readings mostly share it. */
+let cachedMinute = Number.NaN;
+let cachedMinutePrefix = '';
+
+/** `new Date(ms).toISOString()`, formatting the date part once per minute. */
+export function isoTime(epochMs: number): string {
+  const minute = Math.floor(epochMs / 60_000);
+  if (minute !== cachedMinute) {
+    const iso = new Date(minute * 60_000).toISOString();
+    if (iso.length !== 24) return new Date(epochMs).toISOString(); // years outside 0000-9999
+    cachedMinute = minute;
+    cachedMinutePrefix = iso.slice(0, 17);
+  }
+  const millisOfMinute = epochMs - minute * 60_000;
+  const seconds = Math.floor(millisOfMinute / 1000);
+  const millis = millisOfMinute - seconds * 1000;
+  return `${cachedMinutePrefix}${seconds < 10 ? '0' : ''}${seconds}.${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
 }

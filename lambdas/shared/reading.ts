@@ -106,6 +106,8 @@ export function validateReading(
 
 const READING_KEYS = new Set(['timestamp', 'equipment_id', ...FEATURES]);
 const RANGES = FEATURES.map((feature) => PHYSICAL_RANGES[feature]);
+/** Module-local: under tsx (local mode, bench) each use of an imported binding is a getter call. */
+const FEATURE_NAMES = FEATURES;
 
 /**
  * The same rules as the schema, checked directly for the common case of a reading with nothing wrong
@@ -136,10 +138,10 @@ function validWellFormedReading(
     return undefined;
   }
   const values = {} as FeatureValues;
-  for (let f = 0; f < FEATURES.length; f++) {
-    const v = record[FEATURES[f]];
+  for (let f = 0; f < FEATURE_NAMES.length; f++) {
+    const v = record[FEATURE_NAMES[f]];
     if (typeof v !== 'number' || !(v >= RANGES[f].min && v <= RANGES[f].max)) return undefined;
-    values[FEATURES[f]] = v;
+    values[FEATURE_NAMES[f]] = v;
   }
   const timestamp = record.timestamp;
   if (typeof timestamp === 'string' && timestamp.length > 40) return undefined;

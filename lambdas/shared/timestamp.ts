@@ -17,6 +17,8 @@ export function parseTimestamp(value: unknown): TimestampResult {
   if (typeof value !== 'string') {
     return { ok: false, reason: `timestamp must be a string or epoch milliseconds, got ${describe(value)}` };
   }
+  const fast = parseCommonTimestamp(value);
+  if (fast !== undefined) return { ok: true, epochMs: fast };
   const match = DATE_TIME.exec(value.trim());
   if (!match) {
     return {
@@ -40,6 +42,59 @@ export function parseTimestamp(value: unknown): TimestampResult {
     return { ok: false, reason: `timestamp "${truncate(value)}" is not a real date and time` };
   }
   return { ok: true, epochMs: local - zoneOffsetMs(zone) };
+}
+
+/**
+ * The common shapes, read by character position: `YYYY-MM-DD[T ]HH:MM:SS[.f...][Z]`, a real UTC
+ * date and time. Undefined for anything else, which the regular expression then handles (and
+ * explains). The transform parses every reading's timestamp, so this is on its hot path.
+ */
+function parseCommonTimestamp(text: string): number | undefined {
+  const length = text.length;
+  if (length < 19 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45) return undefined;
+  const separator = text.charCodeAt(10);
+  if (separator !== 84 && separator !== 32) return undefined; // 'T' or ' '
+  if (text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return undefined;
+  const year = digitsAt(text, 0, 4);
+  const month = digitsAt(text, 5, 2);
+  const day = digitsAt(text, 8, 2);
+  const hour = digitsAt(text, 11, 2);
+  const minute = digitsAt(text, 14, 2);
+  const second = digitsAt(text, 17, 2);
+  if (year < 1000 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23) return undefined;
+  if (minute < 0 || minute > 59 || second < 0 || second > 59) return undefined;
+  if (day > 28 && day > daysInMonth(year, month)) return undefined;
+  let millis = 0;
+  let end = 19;
+  if (end < length && text.charCodeAt(end) === 46) {
+    // Up to 9 fraction digits; the first 3 are the milliseconds.
+    let digits = 0;
+    for (end++; end < length && digits < 9; end++, digits++) {
+      const d = text.charCodeAt(end) - 48;
+      if (d < 0 || d > 9) break;
+      if (digits < 3) millis = millis * 10 + d;
+    }
+    if (digits === 0) return undefined;
+    for (; digits < 3; digits++) millis *= 10;
+  }
+  if (end < length && text.charCodeAt(end) === 90) end++; // 'Z'
+  if (end !== length) return undefined;
+  return Date.UTC(year, month - 1, day, hour, minute, second, millis);
+}
+
+/** The number written by `count` decimal digits at `start`, or -1. */
+function digitsAt(text: string, start: number, count: number): number {
+  let value = 0;
+  for (let i = start; i < start + count; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    value = value * 10 + d;
+  }
+  return value;
+}
+
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
 
 function parseEpochMillis(value: number): TimestampResult {

@@ -12,6 +12,7 @@ import type {
 } from 'aws-lambda';
 import { toAnomalyEvent, toAnomalyRecords } from '../shared/anomaly-events';
 import { putAllItems, raiseLatest } from '../shared/aws/dynamo-writes';
+import { marshallItem } from '../shared/aws/item-marshalling';
 import { putAllRecords } from '../shared/aws/kinesis-writes';
 import { DEFAULT_RETRY, type RetryOptions } from '../shared/aws/retry';
 import { toCsv } from '../shared/csv';
@@ -21,7 +22,7 @@ import { FEATURES } from '../shared/features';
 import { EQUIPMENT_DIMENSION, EQUIPMENT_METRICS, TRANSFORM_METRICS } from '../shared/metrics-catalog';
 import { windowContributions } from '../shared/minute-windows';
 import { quarantineObjectKey, readingsObjectKey } from '../shared/object-keys';
-import { type ReadingRow, type RecordSource, toReadingRow } from '../shared/processed-reading';
+import type { ProcessedReading, RecordSource } from '../shared/processed-reading';
 import { type QuarantineEntry, toJsonLines } from '../shared/quarantine';
 import { recordSource, scoreRecord } from '../shared/score-record';
 import type { TransformConfig } from './config';
@@ -41,7 +42,7 @@ export interface TransformDeps {
 
 interface RecordOutcome {
   source: RecordSource;
-  rows: ReadingRow[];
+  processed: ProcessedReading[];
   quarantined: QuarantineEntry[];
   anomalies: number;
   /** Newest reading time per equipment in the record. */
@@ -114,17 +115,17 @@ export async function processTransformBatch(
 }
 
 /** Per equipment: readings, anomalies and the sum of each feature (the dashboard's averages). */
-function publishEquipmentMetrics(metrics: Metrics, rows: readonly ReadingRow[]): void {
+function publishEquipmentMetrics(metrics: Metrics, readings: readonly ProcessedReading[]): void {
   const byEquipment = new Map<number, { readings: number; anomalies: number; sums: number[] }>();
-  for (const row of rows) {
-    let totals = byEquipment.get(row.equipment_id);
+  for (const { reading, isAnomaly } of readings) {
+    let totals = byEquipment.get(reading.equipmentId);
     if (!totals) {
       totals = { readings: 0, anomalies: 0, sums: FEATURES.map(() => 0) };
-      byEquipment.set(row.equipment_id, totals);
+      byEquipment.set(reading.equipmentId, totals);
     }
     totals.readings++;
-    if (row.is_anomaly) totals.anomalies++;
-    for (let f = 0; f < FEATURES.length; f++) totals.sums[f] += row[FEATURES[f]];
+    if (isAnomaly) totals.anomalies++;
+    for (let f = 0; f < FEATURES.length; f++) totals.sums[f] += reading.values[FEATURES[f]];
   }
   for (const [equipmentId, totals] of byEquipment) {
     metrics.addDimension(EQUIPMENT_DIMENSION, String(equipmentId));
@@ -139,7 +140,7 @@ function publishEquipmentMetrics(metrics: Metrics, rows: readonly ReadingRow[]):
 
 /** Counts of a batch: only the records whose every write landed count as processed. */
 function recordBatchMetrics(deps: TransformDeps, records: number, written: readonly RecordOutcome[]): void {
-  const rows = sum(written, (o) => o.rows.length);
+  const rows = sum(written, (o) => o.processed.length);
   const quarantined = sum(written, (o) => o.quarantined.length);
   const anomalies = sum(written, (o) => o.anomalies);
   deps.metrics.addMetric(TRANSFORM_METRICS.recordsProcessed, MetricUnit.Count, written.length);
@@ -149,7 +150,7 @@ function recordBatchMetrics(deps: TransformDeps, records: number, written: reado
   deps.metrics.addMetric(TRANSFORM_METRICS.readingsAnomalous, MetricUnit.Count, anomalies);
   publishEquipmentMetrics(
     deps.equipmentMetrics,
-    written.flatMap((o) => o.rows),
+    written.flatMap((o) => o.processed),
   );
   deps.logger.info('batch processed', {
     records,
@@ -179,12 +180,7 @@ async function processRecord(record: KinesisStreamRecord, deps: TransformDeps): 
   const events = processed.filter((p) => p.isAnomaly).map(toAnomalyEvent);
   // The record's two writes are independent: wait for both, fail the record if either fails.
   await Promise.all([
-    putAllItems(
-      deps.documents,
-      config.readingsTable,
-      [...documents, ...windows] as unknown as Record<string, unknown>[],
-      retry,
-    ),
+    putAllItems(deps.documents, config.readingsTable, [...documents, ...windows].map(marshallItem), retry),
     putAllRecords(deps.kinesis, config.anomaliesStream, toAnomalyRecords(events), retry),
   ]);
 
@@ -194,7 +190,7 @@ async function processRecord(record: KinesisStreamRecord, deps: TransformDeps): 
       latest.set(reading.equipmentId, reading.timestampMs);
     }
   }
-  return { source, rows: processed.map(toReadingRow), quarantined, anomalies: events.length, latest };
+  return { source, processed, quarantined, anomalies: events.length, latest };
 }
 
 /** The batch's CSV and quarantine objects, and its newest-reading markers. */
@@ -205,16 +201,16 @@ async function writeBatchObjects(outcomes: readonly RecordOutcome[], deps: Trans
     firstSequenceNumber: first.sequenceNumber,
     firstArrivalMs: first.arrivalMs,
   };
-  const rows = outcomes.flatMap((o) => o.rows);
+  const readings = outcomes.flatMap((o) => o.processed);
   const quarantined = outcomes.flatMap((o) => o.quarantined);
   const writes: Promise<unknown>[] = [];
-  if (rows.length > 0) {
+  if (readings.length > 0) {
     writes.push(
       deps.s3.send(
         new PutObjectCommand({
           Bucket: deps.config.processedBucket,
           Key: readingsObjectKey(keyParts),
-          Body: toCsv(rows),
+          Body: toCsv(readings),
           ContentType: 'text/csv; charset=utf-8',
         }),
       ),

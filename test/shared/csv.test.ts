@@ -1,6 +1,6 @@
 import { CSV_HEADER, csvCell, toCsv } from '../../lambdas/shared/csv';
-import { READING_COLUMNS, type ReadingRow, toReadingRow } from '../../lambdas/shared/processed-reading';
-import { processRecord, rawReading } from './fixtures';
+import { type ProcessedReading, READING_COLUMNS, toReadingRow } from '../../lambdas/shared/processed-reading';
+import { processRecord, rawReading, SOURCE, simulatorReadings } from './fixtures';
 
 /** A minimal RFC 4180 reader, to check that what toCsv writes reads back cell for cell. */
 function parseCsv(text: string): string[][] {
@@ -31,22 +31,28 @@ function parseCsv(text: string): string[][] {
   return rows;
 }
 
-const processed = processRecord([
+const scored = processRecord([
   rawReading(),
   rawReading({ temperature: 84, humidity: 45 }),
   rawReading({ equipment_id: 102, timestamp: '2026-11-23T19:47:08.5Z' }),
-]).map(toReadingRow);
-/** Rows as the transform writes them; the second is anomalous in two features, whatever the detector said. */
-const rows: ReadingRow[] = [
-  processed[0],
+]);
+/** Readings as the transform writes them; the second is anomalous in two features, whatever the detector said. */
+const readings: ProcessedReading[] = [
+  scored[0],
   {
-    ...processed[1],
-    is_anomaly: true,
-    anomalous_features: 'temperature; humidity',
-    reasons: 'temperature +40% over baseline; humidity +50% over baseline',
+    ...scored[1],
+    isAnomaly: true,
+    anomalousFeatures: ['temperature', 'humidity'],
+    reasons: ['temperature +40% over baseline', 'humidity +50% over baseline'],
   },
-  processed[2],
+  scored[2],
 ];
+
+/** The cells the lake must hold: toReadingRow's, column by column (what last3 and Athena read). */
+function expectedLine(processed: ProcessedReading): string {
+  const row = toReadingRow(processed);
+  return READING_COLUMNS.map((column) => csvCell(row[column])).join(',');
+}
 
 describe('csv', () => {
   it('has READING_COLUMNS joined by commas as its header', () => {
@@ -81,27 +87,58 @@ describe('csv', () => {
     expect(csvCell(value)).toBe(expected);
   });
 
-  it('toCsv writes the header and one line per row, ending with a newline', () => {
-    const csv = toCsv(rows);
+  it('toCsv writes the header and one line per reading, ending with a newline', () => {
+    const csv = toCsv(readings);
     expect(csv.endsWith('\n')).toBe(true);
     const lines = csv.slice(0, -1).split('\n');
-    expect(lines).toHaveLength(rows.length + 1);
+    expect(lines).toHaveLength(readings.length + 1);
     expect(lines[0]).toBe(CSV_HEADER);
     expect(lines[2]).toContain(
       ',true,temperature; humidity,temperature +40% over baseline; humidity +50% over baseline,',
     );
   });
 
-  it('toCsv of no rows is the header line alone', () => {
+  it('toCsv writes exactly the cells of toReadingRow, for every reading of a scored simulator record', () => {
+    // Full-precision values, and values with two decimals as the simulator sends (numberText's fast path).
+    const raw = simulatorReadings(1000, {
+      equipmentId: 103,
+      startMs: Date.UTC(2026, 10, 23, 19, 46, 0),
+      seed: 5,
+    });
+    const twoDecimals = raw.map((reading, i) =>
+      i % 2 === 0
+        ? reading
+        : Object.fromEntries(
+            Object.entries(reading).map(([k, v]) => [
+              k,
+              typeof v === 'number' ? Math.round(v * 100) / 100 : v,
+            ]),
+          ),
+    );
+    const simulated = processRecord(twoDecimals);
+    expect(simulated.some((p) => p.isAnomaly)).toBe(true);
+    const other = { ...SOURCE, sequenceNumber: '2', arrivalMs: SOURCE.arrivalMs + 61_000 };
+    const mixed = [...simulated, ...readings, ...simulated.slice(0, 3).map((p) => ({ ...p, source: other }))];
+    const lines = toCsv(mixed).slice(0, -1).split('\n').slice(1);
+    expect(lines).toEqual(mixed.map(expectedLine));
+  });
+
+  it('toCsv of no readings is the header line alone', () => {
     expect(toCsv([])).toBe(`${CSV_HEADER}\n`);
   });
 
   it('toCsv output reads back to the same cells, even with commas, quotes and newlines in them', () => {
-    const tricky: ReadingRow = { ...rows[1], stream: 'a,"b"', partition_key: 'x\ny', reasons: 'r1, r2' };
-    const parsed = parseCsv(toCsv([rows[0], tricky]));
+    const tricky: ProcessedReading = {
+      ...readings[1],
+      source: { ...readings[1].source, stream: 'a,"b"', partitionKey: 'x\ny' },
+      reasons: ['r1, r2'],
+    };
+    const parsed = parseCsv(toCsv([readings[0], tricky]));
     expect(parsed).toHaveLength(3);
     expect(parsed[0]).toEqual([...READING_COLUMNS]);
-    expect(parsed[2]).toEqual(READING_COLUMNS.map((column) => String(tricky[column])));
-    expect(parsed[1]).toEqual(READING_COLUMNS.map((column) => String(rows[0][column])));
+    const trickyRow = toReadingRow(tricky);
+    expect(parsed[2]).toEqual(READING_COLUMNS.map((column) => String(trickyRow[column])));
+    const firstRow = toReadingRow(readings[0]);
+    expect(parsed[1]).toEqual(READING_COLUMNS.map((column) => String(firstRow[column])));
   });
 });

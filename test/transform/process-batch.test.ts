@@ -1,6 +1,6 @@
+import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { parseAnomalyRecord } from '../../lambdas/shared/anomaly-events';
 import { CSV_HEADER } from '../../lambdas/shared/csv';
@@ -26,7 +26,7 @@ import {
   sequenceNumber,
   type TestRecord,
 } from '../fixtures/kinesis-event';
-import { TEST_RETRY, transformHarness } from '../fixtures/transform-harness';
+import { putItemsOf, TEST_RETRY, transformHarness } from '../fixtures/transform-harness';
 
 let harness: ReturnType<typeof transformHarness>;
 beforeEach(() => {
@@ -174,14 +174,11 @@ describe('transform batch', () => {
 
   test('DynamoDB unprocessed items are retried until written', async () => {
     let calls = 0;
-    harness.documents.on(BatchWriteCommand).callsFake((input) => {
+    harness.documents.on(BatchWriteItemCommand).callsFake((input) => {
       calls++;
-      const requests = Object.values(input.RequestItems)[0] as {
-        PutRequest: { Item: Record<string, unknown> };
-      }[];
+      const items = putItemsOf(input);
       if (calls === 1) return { UnprocessedItems: input.RequestItems };
-      for (const { PutRequest } of requests)
-        harness.items.set(`${PutRequest.Item.pk}|${PutRequest.Item.sk}`, PutRequest.Item);
+      for (const item of items) harness.items.set(`${item.pk}|${item.sk}`, item);
       return { UnprocessedItems: {} };
     });
 
@@ -193,14 +190,10 @@ describe('transform batch', () => {
   });
 
   test('a record whose documents stay unprocessed is reported failed with every record after it, and the CSV holds only the records before it', async () => {
-    harness.documents.on(BatchWriteCommand).callsFake((input) => {
-      const requests = Object.values(input.RequestItems)[0] as {
-        PutRequest: { Item: Record<string, unknown> };
-      }[];
-      if (requests.some((r) => r.PutRequest.Item.equipment_id === 102))
-        return { UnprocessedItems: input.RequestItems };
-      for (const { PutRequest } of requests)
-        harness.items.set(`${PutRequest.Item.pk}|${PutRequest.Item.sk}`, PutRequest.Item);
+    harness.documents.on(BatchWriteItemCommand).callsFake((input) => {
+      const items = putItemsOf(input);
+      if (items.some((item) => item.equipment_id === 102)) return { UnprocessedItems: input.RequestItems };
+      for (const item of items) harness.items.set(`${item.pk}|${item.sk}`, item);
       return { UnprocessedItems: {} };
     });
 
@@ -208,7 +201,7 @@ describe('transform batch', () => {
 
     expect(response.batchItemFailures).toEqual([2, 3, 4].map((n) => ({ itemIdentifier: sequenceNumber(n) })));
     expect(csvRows().map((r) => r.sequence_number)).toEqual([sequenceNumber(1)]);
-    expect(harness.documents.commandCalls(BatchWriteCommand)).toHaveLength(1 + TEST_RETRY.maxAttempts);
+    expect(harness.documents.commandCalls(BatchWriteItemCommand)).toHaveLength(1 + TEST_RETRY.maxAttempts);
   });
 
   test('Kinesis records that fail in PutRecords are sent again, alone', async () => {
@@ -249,7 +242,7 @@ describe('transform batch', () => {
   });
 
   test('when every record fails the batch fails as a whole, so Lambda bisects it', async () => {
-    harness.documents.on(BatchWriteCommand).rejects(new Error('AccessDeniedException'));
+    harness.documents.on(BatchWriteItemCommand).rejects(new Error('AccessDeniedException'));
 
     await expect(processTransformBatch(kinesisEvent(fourRecords()), harness.deps)).rejects.toThrow(
       /All records failed processing/,
@@ -273,15 +266,12 @@ describe('transform batch', () => {
 
   test('a retry from a failed record writes each reading into the CSV lake exactly once', async () => {
     let failRecordTwo = true;
-    harness.documents.on(BatchWriteCommand).callsFake((input) => {
-      const requests = Object.values(input.RequestItems)[0] as {
-        PutRequest: { Item: Record<string, unknown> };
-      }[];
-      if (failRecordTwo && requests.some((r) => r.PutRequest.Item.sequence_number === sequenceNumber(2))) {
+    harness.documents.on(BatchWriteItemCommand).callsFake((input) => {
+      const items = putItemsOf(input);
+      if (failRecordTwo && items.some((item) => item.sequence_number === sequenceNumber(2))) {
         throw new Error('InternalServerError');
       }
-      for (const { PutRequest } of requests)
-        harness.items.set(`${PutRequest.Item.pk}|${PutRequest.Item.sk}`, PutRequest.Item);
+      for (const item of items) harness.items.set(`${item.pk}|${item.sk}`, item);
       return { UnprocessedItems: {} };
     });
     const records = fourRecords();

@@ -1,20 +1,31 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type AttributeValue,
+  BatchWriteItemCommand,
+  ConditionalCheckFailedException,
+  type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { LATEST_PK } from '../documents';
 import { backoff, DEFAULT_RETRY, RetriesExhaustedError, type RetryOptions } from './retry';
 
 /** BatchWriteItem takes at most 25 items. */
 const BATCH_WRITE_LIMIT = 25;
 
-/** Puts every item, retrying unprocessed ones with backoff; throws if any is still unwritten. */
+/**
+ * Puts every item, retrying unprocessed ones with backoff; throws if any is still unwritten. The
+ * items come marshalled (`marshallItem`), so they go out as the low-level BatchWriteItem, which the
+ * document client sends unchanged.
+ */
 export async function putAllItems(
   client: DynamoDBDocumentClient,
   tableName: string,
-  items: readonly Record<string, unknown>[],
+  items: readonly Record<string, AttributeValue>[],
   retry: RetryOptions = DEFAULT_RETRY,
 ): Promise<void> {
   for (let start = 0; start < items.length; start += BATCH_WRITE_LIMIT) {
-    let pending = items.slice(start, start + BATCH_WRITE_LIMIT).map((Item) => ({ PutRequest: { Item } }));
+    let pending: WriteRequest[] = items
+      .slice(start, start + BATCH_WRITE_LIMIT)
+      .map((Item) => ({ PutRequest: { Item } }));
     for (let attempt = 1; pending.length > 0; attempt++) {
       if (attempt > retry.maxAttempts) {
         throw new RetriesExhaustedError(
@@ -23,8 +34,8 @@ export async function putAllItems(
         );
       }
       if (attempt > 1) await backoff(attempt - 1, retry);
-      const result = await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } }));
-      pending = (result.UnprocessedItems?.[tableName] ?? []) as typeof pending;
+      const result = await client.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: pending } }));
+      pending = result.UnprocessedItems?.[tableName] ?? [];
     }
   }
 }
