@@ -79,20 +79,24 @@ export function windowContributions(
 ): WindowContribution[] {
   const windows = new Map<string, WindowContribution>();
   const onTimeFrom = source.arrivalMs - latenessMs;
+  // A record's readings are mostly one run of the same window: look it up only when it changes.
+  let window: WindowContribution | undefined;
   for (const { reading, isAnomaly } of processed) {
     const minuteMs = Math.floor(reading.timestampMs / 60_000) * 60_000;
-    const key = `${reading.equipmentId}|${minuteMs}`;
-    let window = windows.get(key);
-    if (!window) {
-      window = {
-        pk: minutePartitionKey(minuteMs),
-        sk: `${reading.equipmentId}#${source.shardId}#${source.sequenceNumber}`,
-        equipment_id: reading.equipmentId,
-        minute_ms: minuteMs,
-        ...emptyTotals(),
-        expires_at: Math.floor(source.arrivalMs / 1000) + ttlSeconds,
-      };
-      windows.set(key, window);
+    if (window?.minute_ms !== minuteMs || window.equipment_id !== reading.equipmentId) {
+      const key = `${reading.equipmentId}|${minuteMs}`;
+      window = windows.get(key);
+      if (!window) {
+        window = {
+          pk: minutePartitionKey(minuteMs),
+          sk: `${reading.equipmentId}#${source.shardId}#${source.sequenceNumber}`,
+          equipment_id: reading.equipmentId,
+          minute_ms: minuteMs,
+          ...emptyTotals(),
+          expires_at: Math.floor(source.arrivalMs / 1000) + ttlSeconds,
+        };
+        windows.set(key, window);
+      }
     }
     if (reading.timestampMs < onTimeFrom) {
       window.late++;
