@@ -17,6 +17,51 @@ export interface DetectorSettings {
   bandMargin: number;
 }
 
+/**
+ * Noise is taken as bounded (uniform-like) when the differences of consecutive normal readings have
+ * an excess kurtosis this low or lower: -0.6 for uniform noise (their differences are triangular), 0
+ * for Gaussian noise, more for heavy tails. Differences are used because, unlike deviations from a
+ * level, they are not blurred by the level moving.
+ */
+const BOUNDED_NOISE_KURTOSIS = -0.4;
+/** Fewer differences than this do not show the noise's shape well enough to leave the mean. */
+const MIN_SHAPE_SAMPLES = 1_000;
+
+/**
+ * The width of the noise's support when consecutive differences show it bounded; undefined
+ * otherwise. For uniform noise of width w the differences have variance w^2 / 6.
+ */
+export function boundedNoiseWidth(differences: readonly number[]): number | undefined {
+  const n = differences.length;
+  if (n < MIN_SHAPE_SAMPLES) return undefined;
+  let mean = 0;
+  for (const d of differences) mean += d;
+  mean /= n;
+  let m2 = 0;
+  let m4 = 0;
+  for (const d of differences) {
+    const squared = (d - mean) ** 2;
+    m2 += squared;
+    m4 += squared * squared;
+  }
+  m2 /= n;
+  m4 /= n;
+  if (!(m2 > 0)) return undefined;
+  const excessKurtosis = m4 / (m2 * m2) - 3;
+  return excessKurtosis <= BOUNDED_NOISE_KURTOSIS ? Math.sqrt(6 * m2) : undefined;
+}
+
+/** How many regimes reached `settled` readings (the levels are in time order, per stream). */
+function settledRegimes(levels: readonly { count: number }[], settled: number): number {
+  let regimes = 0;
+  let previous = 0;
+  for (const { count } of levels) {
+    if (count >= settled && previous < settled) regimes++;
+    previous = count;
+  }
+  return regimes;
+}
+
 /** Regimes this long (a share of the longest) have a level precise enough to describe the normal band. */
 const SETTLED_SHARE = 0.5;
 
@@ -79,19 +124,24 @@ export function trainModel(
     let sum = 0;
     let n = 0;
     const blockDifferences: number[] = [];
+    const readingDifferences: number[] = [];
     const k = settings.changeWindow;
     for (const stream of dataset.streams) {
       let previousBlock: number | undefined;
+      let previousValue: number | undefined;
       let block = 0;
       let inBlock = 0;
       for (let i = 0; i < streamLength(stream); i++) {
         if (!normal(stream, i, f)) {
           previousBlock = undefined;
+          previousValue = undefined;
           block = 0;
           inBlock = 0;
           continue;
         }
         const value = stream.values[i * width + f];
+        if (previousValue !== undefined) readingDifferences.push(value - previousValue);
+        previousValue = value;
         sum += value;
         n++;
         block += value;
@@ -118,15 +168,17 @@ export function trainModel(
     // Levels of settled regimes made only of normal readings describe the band; early levels carry
     // their own uncertainty, which scoring accounts for. "Settled" is half the longest regime allowed,
     // or half the longest regime the training data holds, if that is shorter.
-    const levels: { level: number; count: number }[] = [];
+    const noiseWidth = boundedNoiseWidth(readingDifferences);
+    const levels: { level: number; midrange: number; count: number }[] = [];
     for (const stream of dataset.streams) {
       const regime = new Regime(settings.maxRegimeReadings);
       let normalRun = 0;
       for (let i = 0; i < streamLength(stream); i++) {
         regime.push(stream.values[i * width + f], noiseStd, k, settings.changeZ);
         const { level, count } = regime;
+        const midrange = regime.boundedLevel(noiseStd) ?? level;
         normalRun = normal(stream, i, f) ? normalRun + 1 : 0;
-        if (count >= 2 * k && count <= normalRun) levels.push({ level, count });
+        if (count >= 2 * k && count <= normalRun) levels.push({ level, midrange, count });
       }
     }
     if (levels.length === 0) {
@@ -137,15 +189,28 @@ export function trainModel(
       2 * k,
       Math.floor(SETTLED_SHARE * Math.min(settings.maxRegimeReadings, longest)),
     );
+    const settledLevels = levels.filter((l) => l.count >= settled);
     let levelLow = Number.POSITIVE_INFINITY;
     let levelHigh = Number.NEGATIVE_INFINITY;
-    for (const { level, count } of levels) {
-      if (count < settled) continue;
+    for (const { level: mean, midrange } of settledLevels) {
+      const level = noiseWidth === undefined ? mean : midrange;
       if (level < levelLow) levelLow = level;
       if (level > levelHigh) levelHigh = level;
     }
-    const margin = settings.bandMargin * (levelHigh - levelLow);
-    parameters.push({ mean, noiseStd, levelLow: levelLow - margin, levelHigh: levelHigh + margin });
+    let margin = settings.bandMargin * (levelHigh - levelLow);
+    if (noiseWidth !== undefined) {
+      // Midrange levels are precise, so the band is about as wide as the extremes of the regimes'
+      // true levels, which fall short of the range normal levels can take: by (range) / (N + 1) on
+      // each side on average, for N regimes of uniformly spread levels. Widen it by that much.
+      margin += (levelHigh - levelLow) / Math.max(1, settledRegimes(levels, settled) - 1);
+    }
+    parameters.push({
+      mean,
+      noiseStd,
+      levelLow: levelLow - margin,
+      levelHigh: levelHigh + margin,
+      ...(noiseWidth === undefined ? {} : { noiseWidth }),
+    });
   }
 
   const { bandMargin: _margin, ...detectorSettings } = settings;

@@ -27,6 +27,12 @@ const featureParameters = z.object({
   /** Normal regime levels stay within [levelLow, levelHigh]. */
   levelLow: z.number(),
   levelHigh: z.number(),
+  /**
+   * Present when training found the noise bounded (uniform-like: excess kurtosis near -1.2): the
+   * width of its support. A level is then the midrange of the regime's readings (second smallest and
+   * second largest), which for such noise is precise to about width / n rather than noiseStd / sqrt(n).
+   */
+  noiseWidth: z.number().positive().optional(),
 });
 
 export const detectorModelSchema = z.object({
@@ -150,16 +156,35 @@ export function createStreamDetector(
         const value = values[f];
         if (learn) regime.take(value, p.noiseStd, model);
         const count = regime.count || 1;
-        const level = regime.count === 0 ? value : regime.level;
         // How far the level is outside the normal band, in standard errors of the level; judged also
         // on the regime's last readings alone, which show a shift the change test has not split yet.
         const recentCount = Math.min(recentWindow, count);
         const recentLevel = regime.count === 0 ? value : regime.meanOfLast(recentCount);
-        const outsideBand =
-          Math.max(
-            Math.max(level - p.levelHigh, p.levelLow - level) * Math.sqrt(count),
-            Math.max(recentLevel - p.levelHigh, p.levelLow - recentLevel) * Math.sqrt(recentCount),
-          ) / p.noiseStd;
+        const recentOutside =
+          (Math.max(recentLevel - p.levelHigh, p.levelLow - recentLevel) * Math.sqrt(recentCount)) /
+          p.noiseStd;
+        const midrange = p.noiseWidth === undefined ? undefined : regime.boundedLevel(p.noiseStd);
+        let level: number;
+        let outsideBand: number;
+        if (p.noiseWidth !== undefined && midrange !== undefined) {
+          // Bounded noise: the midrange level, whose standard error is about noiseWidth / n. The recent
+          // readings count only when their mean and their midrange (uncorrelated for such noise) both
+          // put them out, which keeps a normal level near the band's edge from being flagged by chance.
+          level = midrange;
+          outsideBand = (Math.max(level - p.levelHigh, p.levelLow - level) * count) / p.noiseWidth;
+          if (recentOutside > outsideBand && recentCount >= 4) {
+            const recentMid = regime.midrangeOfLast(recentCount);
+            const recentMidOutside =
+              (Math.max(recentMid - p.levelHigh, p.levelLow - recentMid) * recentCount) / p.noiseWidth;
+            outsideBand = Math.max(outsideBand, Math.min(recentOutside, recentMidOutside));
+          }
+        } else {
+          level = regime.count === 0 ? value : regime.level;
+          outsideBand = Math.max(
+            (Math.max(level - p.levelHigh, p.levelLow - level) * Math.sqrt(count)) / p.noiseStd,
+            recentOutside,
+          );
+        }
         // A level of fewer readings than a change window (after a cold start, say) must be further out.
         const margin = model.levelZ + (count < model.changeWindow ? EARLY_LEVEL_Z : 0);
         const levelScore = logistic(LOGISTIC_SLOPE * (outsideBand - margin));
@@ -204,6 +229,11 @@ export class Regime {
   private total = 0;
   /** Spikes held out of the regime; a run of `changeWindow` of them is a shift, and joins it. */
   private readonly pending: number[] = [];
+  /** The two smallest and two largest readings of the regime (for the midrange level). */
+  private min1 = Number.POSITIVE_INFINITY;
+  private min2 = Number.POSITIVE_INFINITY;
+  private max1 = Number.NEGATIVE_INFINITY;
+  private max2 = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly capacity: number) {
     this.values = new Float64Array(capacity);
@@ -213,6 +243,49 @@ export class Regime {
   /** The mean of the regime's readings (NaN while it has none). */
   get level(): number {
     return this.meanOfLast(this.count);
+  }
+
+  /**
+   * The midrange of the regime's readings, leaving out the smallest and the largest (so one stray
+   * reading from before a change cannot pull it); the mean while the regime has fewer than 4.
+   */
+  get midrange(): number {
+    return this.count < 4 ? this.level : (this.min2 + this.max2) / 2;
+  }
+
+  /**
+   * The midrange, when it agrees with the mean within 3 of the mean's standard errors (as it does
+   * for bounded noise); undefined when readings unlike the noise (spikes taken in before the regime
+   * settled, say) have pulled it, or the regime has fewer than 4 readings: then the mean is the level.
+   */
+  boundedLevel(noiseStd: number): number | undefined {
+    if (this.count < 4) return undefined;
+    const midrange = this.midrange;
+    return Math.abs(midrange - this.level) <= (3 * noiseStd) / Math.sqrt(this.count) ? midrange : undefined;
+  }
+
+  /** The midrange of the regime's last `k` readings (4 <= k <= count), without their extremes. */
+  midrangeOfLast(k: number): number {
+    let min1 = Number.POSITIVE_INFINITY;
+    let min2 = Number.POSITIVE_INFINITY;
+    let max1 = Number.NEGATIVE_INFINITY;
+    let max2 = Number.NEGATIVE_INFINITY;
+    for (let i = this.count - k; i < this.count; i++) {
+      const value = this.values[(this.start + i) % this.capacity];
+      if (value < min2) {
+        if (value < min1) {
+          min2 = min1;
+          min1 = value;
+        } else min2 = value;
+      }
+      if (value > max2) {
+        if (value > max1) {
+          max2 = max1;
+          max1 = value;
+        } else max2 = value;
+      }
+    }
+    return (min2 + max2) / 2;
   }
 
   /** Mean of the regime's last `k` readings (1 <= k <= count). */
@@ -244,7 +317,10 @@ export class Regime {
   }
 
   push(value: number, noiseStd: number, window: number, changeZ: number): void {
+    let extremesStale = false;
     if (this.count === this.capacity) {
+      const evicted = this.values[this.start];
+      extremesStale = evicted <= this.min2 || evicted >= this.max2;
       this.start = (this.start + 1) % this.capacity;
       this.count--;
     }
@@ -253,6 +329,8 @@ export class Regime {
     this.values[slot] = value;
     this.totals[slot] = this.total;
     this.count++;
+    if (extremesStale) this.recomputeExtremes();
+    else this.takeExtreme(value);
     for (const scale of CHANGE_SCALES) {
       const k = scale * window;
       if (this.count < 2 * k) break;
@@ -262,9 +340,31 @@ export class Regime {
       if (Math.abs(difference) > changeZ * noiseStd * Math.sqrt(1 / k + 1 / older)) {
         this.start = (this.start + older) % this.capacity;
         this.count = k;
+        this.recomputeExtremes();
         break;
       }
     }
+  }
+
+  private takeExtreme(value: number): void {
+    if (value < this.min2) {
+      if (value < this.min1) {
+        this.min2 = this.min1;
+        this.min1 = value;
+      } else this.min2 = value;
+    }
+    if (value > this.max2) {
+      if (value > this.max1) {
+        this.max2 = this.max1;
+        this.max1 = value;
+      } else this.max2 = value;
+    }
+  }
+
+  private recomputeExtremes(): void {
+    this.min1 = this.min2 = Number.POSITIVE_INFINITY;
+    this.max1 = this.max2 = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < this.count; i++) this.takeExtreme(this.values[(this.start + i) % this.capacity]);
   }
 
   private sumOfLast(k: number): number {

@@ -5,6 +5,7 @@ import {
   createStreamDetector,
   type DetectorModel,
   parseDetectorModel,
+  Regime,
   type StreamDetector,
 } from '../../lambdas/shared/detector';
 import { FEATURES } from '../../lambdas/shared/features';
@@ -119,6 +120,55 @@ describe('the regime-level detector', () => {
     );
 
     expect(results.findIndex((r) => r.isAnomaly)).toBeLessThan(20);
+  });
+
+  test('with bounded noise, a level 0.8% of base over the band is flagged within 100 readings; one inside it rarely', () => {
+    expect(model.parameters.every((p) => p.noiseWidth !== undefined)).toBe(true);
+    const edge = model.parameters[TEMPERATURE].levelHigh / BASE[TEMPERATURE];
+    const flagged = (level: number, seed: number) =>
+      flags(
+        createStreamDetector(model),
+        readings(seed, 20_000, (_, f) => (f === TEMPERATURE ? level : 1.0)),
+      ).filter((r) => r.isAnomaly).length;
+    // 1% of base inside the edge: almost never (under 0.05%); 0.1% inside it, where chance alone
+    // crosses it more often: under 5% (about 3% measured).
+    expect(flagged(edge - 0.01, 11)).toBeLessThan(10);
+    expect(flagged(edge - 0.001, 11)).toBeLessThan(1_000);
+
+    const step = 2_000;
+    const justOver = readings(12, 4_000, (i, f) => (f === TEMPERATURE && i >= step ? edge + 0.008 : 1.0));
+    const results = flags(createStreamDetector(model), justOver);
+    const first = results.findIndex((r) => r.isAnomaly);
+    expect(first).toBeGreaterThanOrEqual(step);
+    expect(first - step).toBeLessThan(100);
+    expect(results.slice(step + 200).every((r) => r.anomalous.join() === String(TEMPERATURE))).toBe(true);
+  });
+
+  test('the same model judging by the mean (no noiseWidth) needs far longer for that level', () => {
+    const byMean = {
+      ...model,
+      parameters: model.parameters.map(({ noiseWidth: _width, ...p }) => p),
+    };
+    const edge = model.parameters[TEMPERATURE].levelHigh / BASE[TEMPERATURE];
+    const step = 2_000;
+    const justOver = readings(12, 4_000, (i, f) => (f === TEMPERATURE && i >= step ? edge + 0.008 : 1.0));
+    const delay = (m: DetectorModel) =>
+      flags(createStreamDetector(m), justOver).findIndex((r, i) => i >= step && r.isAnomaly) - step;
+
+    expect(delay(byMean)).toBeGreaterThan(2 * delay(model));
+  });
+
+  test('a regime’s midrange leaves out one stray reading, where the plain midrange would move', () => {
+    const regime = new Regime(1_000);
+    const rng = xoroshiro128plus(13);
+    regime.push(100, 1, 4, 1e9); // a stray reading from before a change
+    for (let i = 0; i < 999; i++) regime.push(10 + (uniformFloat64(rng) - 0.5), 1, 4, 1e9);
+
+    expect(Math.abs(regime.midrange - 10)).toBeLessThan(0.01);
+    expect(Math.abs(regime.midrangeOfLast(500) - 10)).toBeLessThan(0.02);
+    // Past capacity, the oldest readings leave the extremes too.
+    for (let i = 0; i < 1_000; i++) regime.push(20 + (uniformFloat64(rng) - 0.5), 1, 4, 1e9);
+    expect(Math.abs(regime.midrange - 20)).toBeLessThan(0.01);
   });
 
   test('sensitivity is configurable without retraining, globally or per feature', () => {
