@@ -163,6 +163,8 @@ export function createStreamDetector(
         const recentOutside =
           (Math.max(recentLevel - p.levelHigh, p.levelLow - recentLevel) * Math.sqrt(recentCount)) /
           p.noiseStd;
+        // A level of fewer readings than a change window (after a cold start, say) must be further out.
+        const margin = model.levelZ + (count < model.changeWindow ? EARLY_LEVEL_Z : 0);
         const midrange = p.noiseWidth === undefined ? undefined : regime.boundedLevel(p.noiseStd);
         let level: number;
         let outsideBand: number;
@@ -172,7 +174,9 @@ export function createStreamDetector(
           // put them out, which keeps a normal level near the band's edge from being flagged by chance.
           level = midrange;
           outsideBand = (Math.max(level - p.levelHigh, p.levelLow - level) * count) / p.noiseWidth;
-          if (recentOutside > outsideBand && recentCount >= 4) {
+          // (Their midrange costs a pass over them: it is skipped while their mean is too far inside
+          // the band to score even 0.001.)
+          if (recentOutside > outsideBand && recentOutside > margin - 4 && recentCount >= 4) {
             const recentMid = regime.midrangeOfLast(recentCount);
             const recentMidOutside =
               (Math.max(recentMid - p.levelHigh, p.levelLow - recentMid) * recentCount) / p.noiseWidth;
@@ -185,8 +189,6 @@ export function createStreamDetector(
             recentOutside,
           );
         }
-        // A level of fewer readings than a change window (after a cold start, say) must be further out.
-        const margin = model.levelZ + (count < model.changeWindow ? EARLY_LEVEL_Z : 0);
         const levelScore = logistic(LOGISTIC_SLOPE * (outsideBand - margin));
         const spikeScore = logistic((Math.abs(value - level) / p.noiseStd - model.spikeZ) * 2);
         const featureScore = levelScore > spikeScore ? levelScore : spikeScore;
