@@ -68,7 +68,7 @@ const command = new Command('train')
       );
       for (const [f, p] of model.parameters.entries()) {
         console.log(
-          `  ${model.features[f]}: centre ${p.mean.toFixed(3)}, noise ${p.noiseStd.toFixed(3)}, normal levels ${p.levelLow.toFixed(3)} .. ${p.levelHigh.toFixed(3)}`,
+          `  ${model.features[f]}: centre ${p.mean.toFixed(3)}, noise ${p.noiseStd.toFixed(3)}${p.noiseWidth === undefined ? '' : ` (bounded, width ${p.noiseWidth.toFixed(3)}: levels by midrange)`}, normal levels ${p.levelLow.toFixed(3)} .. ${p.levelHigh.toFixed(3)}`,
         );
       }
     }),
