@@ -12,6 +12,8 @@ import type { Reading } from './reading';
  * readings departs from the regime's mean by more than the noise allows (a two-sample test), and
  * judges the regime's level against the band that normal levels stay in. It also flags a reading far
  * outside its regime (a spike). Everything it flags comes with its reason: which feature, how far.
+ * Where training found the noise bounded (uniform-like), a level is the regime's midrange, which such
+ * noise pins down far faster than a mean; otherwise, and whenever the two disagree, it is the mean.
  *
  * State lives in memory, per equipment: a warm Lambda keeps it across batches; after a cold start it
  * rebuilds from the readings it sees (the first few readings of each equipment are judged on less
