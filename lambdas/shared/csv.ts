@@ -1,6 +1,5 @@
 import { numberText } from './number-text';
 import {
-  isoTime,
   LIST_SEPARATOR,
   type ProcessedReading,
   READING_COLUMNS,
@@ -21,9 +20,9 @@ export const CSV_HEADER = READING_COLUMNS.join(',');
 
 /**
  * The CSV lake's object of some scored readings: the header, then one line per reading, each
- * ending in \n; the cells are those of `toReadingRow`, in READING_COLUMNS order (tested). Written
- * straight from the readings, because the transform writes every reading this way: the metadata
- * cells are formatted once per record and a repeated reason text is checked for quoting once.
+ * ending in \n, with the ReadingRow cells in READING_COLUMNS order (checked cell for cell against a
+ * plain reference in the tests). The metadata cells are formatted once per record and a repeated
+ * reason text is checked for quoting once: the transform writes every reading this way.
  */
 export function toCsv(readings: readonly ProcessedReading[]): string {
   let csv = `${CSV_HEADER}\n`;
@@ -62,4 +61,23 @@ export function toCsv(readings: readonly ProcessedReading[]): string {
       `${numberText(roundScore(processed.score))},${flagCells},${modelCell}\n`;
   }
   return csv;
+}
+
+/** The minute whose ISO 8601 prefix was formatted last: a record's readings mostly share it. */
+let cachedMinute = Number.NaN;
+let cachedMinutePrefix = '';
+
+/** `new Date(ms).toISOString()`, formatting the date part once per minute. */
+export function isoTime(epochMs: number): string {
+  const minute = Math.floor(epochMs / 60_000);
+  if (minute !== cachedMinute) {
+    const iso = new Date(minute * 60_000).toISOString();
+    if (iso.length !== 24) return new Date(epochMs).toISOString(); // years outside 0000-9999
+    cachedMinute = minute;
+    cachedMinutePrefix = iso.slice(0, 17);
+  }
+  const millisOfMinute = epochMs - minute * 60_000;
+  const seconds = Math.floor(millisOfMinute / 1000);
+  const millis = millisOfMinute - seconds * 1000;
+  return `${cachedMinutePrefix}${seconds < 10 ? '0' : ''}${seconds}.${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
 }

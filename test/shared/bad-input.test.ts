@@ -1,4 +1,3 @@
-import { toReadingRow } from '../../lambdas/shared/processed-reading';
 import { scoreRecord } from '../../lambdas/shared/score-record';
 import {
   ARRIVAL_MS,
@@ -9,6 +8,7 @@ import {
   LIMITS,
   rawReading,
   SOURCE,
+  toReadingRow,
 } from './fixtures';
 
 /** A single-reading record whose `field` is written as a bare token (NaN, Infinity), as Python's json does. */

@@ -1,6 +1,6 @@
 import { CSV_HEADER, csvCell, toCsv } from '../../lambdas/shared/csv';
-import { type ProcessedReading, READING_COLUMNS, toReadingRow } from '../../lambdas/shared/processed-reading';
-import { processRecord, rawReading, SOURCE, simulatorReadings } from './fixtures';
+import { type ProcessedReading, READING_COLUMNS } from '../../lambdas/shared/processed-reading';
+import { processRecord, rawReading, SOURCE, simulatorReadings, toReadingRow } from './fixtures';
 
 /** A minimal RFC 4180 reader, to check that what toCsv writes reads back cell for cell. */
 function parseCsv(text: string): string[][] {

@@ -5,9 +5,8 @@ import {
   flattenDocument,
   type ReadingDocument,
 } from '../../lambdas/shared/documents';
-import { toReadingRow } from '../../lambdas/shared/processed-reading';
 import { dynamoItemSize, dynamoValueSize } from './dynamodb-item-size';
-import { ARRIVAL_MS, processRecord, rawReading, SOURCE, simulatorReadings } from './fixtures';
+import { ARRIVAL_MS, processRecord, rawReading, SOURCE, simulatorReadings, toReadingRow } from './fixtures';
 
 const ONE_MINUTE_OF_1000 = processRecord(simulatorReadings(1000));
 

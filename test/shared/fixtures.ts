@@ -1,6 +1,12 @@
 import { DEFAULT_DECODE_LIMITS } from '../../lambdas/shared/decode';
 import { createDetector, type Detector, parseDetectorModel } from '../../lambdas/shared/detector';
-import type { ProcessedReading, RecordSource } from '../../lambdas/shared/processed-reading';
+import {
+  LIST_SEPARATOR,
+  type ProcessedReading,
+  type ReadingRow,
+  type RecordSource,
+  roundScore,
+} from '../../lambdas/shared/processed-reading';
 import { DEFAULT_VALIDATION_LIMITS } from '../../lambdas/shared/reading';
 import { type RecordLimits, scoreRecord } from '../../lambdas/shared/score-record';
 import defaultModelJson from '../../model/default-model.json';
@@ -96,4 +102,28 @@ export function simulatorReadings(
     }
     return { timestamp: new Date(startMs + i * stepMs).toISOString(), equipment_id: equipmentId, ...values };
   });
+}
+
+/**
+ * The row a scored reading must become, written plainly: the reference that the transform's CSV
+ * (toCsv) and the documents read back (flattenDocument) are checked against, cell for cell.
+ */
+export function toReadingRow(processed: ProcessedReading): ReadingRow {
+  const { source, reading } = processed;
+  return {
+    stream: source.stream,
+    shard_id: source.shardId,
+    partition_key: source.partitionKey,
+    sequence_number: source.sequenceNumber,
+    reading_index: processed.index,
+    arrival_time: new Date(source.arrivalMs).toISOString(),
+    timestamp: new Date(reading.timestampMs).toISOString(),
+    equipment_id: reading.equipmentId,
+    ...reading.values,
+    anomaly_score: roundScore(processed.score),
+    is_anomaly: processed.isAnomaly,
+    anomalous_features: processed.anomalousFeatures.join(LIST_SEPARATOR),
+    reasons: processed.reasons.join(LIST_SEPARATOR),
+    model_version: processed.modelVersion,
+  };
 }

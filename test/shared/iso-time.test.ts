@@ -1,4 +1,4 @@
-import { isoTime } from '../../lambdas/shared/processed-reading';
+import { isoTime } from '../../lambdas/shared/csv';
 import { seededRandom } from './fixtures';
 
 describe('isoTime', () => {
