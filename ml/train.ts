@@ -176,7 +176,7 @@ export function trainModel(
       for (let i = 0; i < streamLength(stream); i++) {
         regime.push(stream.values[i * width + f], noiseStd, k, settings.changeZ);
         const { level, count } = regime;
-        const midrange = regime.boundedLevel(noiseStd) ?? level;
+        const midrange = noiseWidth === undefined ? level : (regime.boundedLevel(noiseStd) ?? level);
         normalRun = normal(stream, i, f) ? normalRun + 1 : 0;
         if (count >= 2 * k && count <= normalRun) levels.push({ level, midrange, count });
       }

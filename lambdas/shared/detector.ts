@@ -214,6 +214,46 @@ function logistic(x: number): number {
   return 1 / (1 + Math.exp(-x));
 }
 
+/**
+ * The two smallest and the two largest of some readings. Their midrange leaves the outermost pair out,
+ * so one stray reading (from before a change of regime, say) cannot pull it.
+ */
+class TrimmedRange {
+  private min1 = Number.POSITIVE_INFINITY;
+  private min2 = Number.POSITIVE_INFINITY;
+  private max1 = Number.NEGATIVE_INFINITY;
+  private max2 = Number.NEGATIVE_INFINITY;
+
+  get midrange(): number {
+    return (this.min2 + this.max2) / 2;
+  }
+
+  /** Whether `value` is one of the extremes kept, so that losing it leaves them stale. */
+  holds(value: number): boolean {
+    return value <= this.min2 || value >= this.max2;
+  }
+
+  take(value: number): void {
+    if (value < this.min2) {
+      if (value < this.min1) {
+        this.min2 = this.min1;
+        this.min1 = value;
+      } else this.min2 = value;
+    }
+    if (value > this.max2) {
+      if (value > this.max1) {
+        this.max2 = this.max1;
+        this.max1 = value;
+      } else this.max2 = value;
+    }
+  }
+
+  reset(): void {
+    this.min1 = this.min2 = Number.POSITIVE_INFINITY;
+    this.max1 = this.max2 = Number.NEGATIVE_INFINITY;
+  }
+}
+
 /** The windows compared with the regime, as multiples of the model's change window. */
 const CHANGE_SCALES = [1, 3, 10, 30];
 
@@ -233,11 +273,10 @@ export class Regime {
   private total = 0;
   /** Spikes held out of the regime; a run of `changeWindow` of them is a shift, and joins it. */
   private readonly pending: number[] = [];
-  /** The two smallest and two largest readings of the regime (for the midrange level). */
-  private min1 = Number.POSITIVE_INFINITY;
-  private min2 = Number.POSITIVE_INFINITY;
-  private max1 = Number.NEGATIVE_INFINITY;
-  private max2 = Number.NEGATIVE_INFINITY;
+  /** The extremes of the regime's readings (for the midrange level). */
+  private readonly extremes = new TrimmedRange();
+  /** Reused for the extremes of the last few readings. */
+  private readonly recentExtremes = new TrimmedRange();
 
   constructor(private readonly capacity: number) {
     this.values = new Float64Array(capacity);
@@ -254,7 +293,7 @@ export class Regime {
    * reading from before a change cannot pull it); the mean while the regime has fewer than 4.
    */
   get midrange(): number {
-    return this.count < 4 ? this.level : (this.min2 + this.max2) / 2;
+    return this.count < 4 ? this.level : this.extremes.midrange;
   }
 
   /**
@@ -270,26 +309,7 @@ export class Regime {
 
   /** The midrange of the regime's last `k` readings (4 <= k <= count), without their extremes. */
   midrangeOfLast(k: number): number {
-    let min1 = Number.POSITIVE_INFINITY;
-    let min2 = Number.POSITIVE_INFINITY;
-    let max1 = Number.NEGATIVE_INFINITY;
-    let max2 = Number.NEGATIVE_INFINITY;
-    for (let i = this.count - k; i < this.count; i++) {
-      const value = this.values[(this.start + i) % this.capacity];
-      if (value < min2) {
-        if (value < min1) {
-          min2 = min1;
-          min1 = value;
-        } else min2 = value;
-      }
-      if (value > max2) {
-        if (value > max1) {
-          max2 = max1;
-          max1 = value;
-        } else max2 = value;
-      }
-    }
-    return (min2 + max2) / 2;
+    return this.rangeOfLast(k, this.recentExtremes).midrange;
   }
 
   /** Mean of the regime's last `k` readings (1 <= k <= count). */
@@ -324,7 +344,7 @@ export class Regime {
     let extremesStale = false;
     if (this.count === this.capacity) {
       const evicted = this.values[this.start];
-      extremesStale = evicted <= this.min2 || evicted >= this.max2;
+      extremesStale = this.extremes.holds(evicted);
       this.start = (this.start + 1) % this.capacity;
       this.count--;
     }
@@ -333,8 +353,8 @@ export class Regime {
     this.values[slot] = value;
     this.totals[slot] = this.total;
     this.count++;
-    if (extremesStale) this.recomputeExtremes();
-    else this.takeExtreme(value);
+    if (extremesStale) this.rangeOfLast(this.count, this.extremes);
+    else this.extremes.take(value);
     for (const scale of CHANGE_SCALES) {
       const k = scale * window;
       if (this.count < 2 * k) break;
@@ -344,31 +364,18 @@ export class Regime {
       if (Math.abs(difference) > changeZ * noiseStd * Math.sqrt(1 / k + 1 / older)) {
         this.start = (this.start + older) % this.capacity;
         this.count = k;
-        this.recomputeExtremes();
+        this.rangeOfLast(k, this.extremes);
         break;
       }
     }
   }
 
-  private takeExtreme(value: number): void {
-    if (value < this.min2) {
-      if (value < this.min1) {
-        this.min2 = this.min1;
-        this.min1 = value;
-      } else this.min2 = value;
-    }
-    if (value > this.max2) {
-      if (value > this.max1) {
-        this.max2 = this.max1;
-        this.max1 = value;
-      } else this.max2 = value;
-    }
-  }
-
-  private recomputeExtremes(): void {
-    this.min1 = this.min2 = Number.POSITIVE_INFINITY;
-    this.max1 = this.max2 = Number.NEGATIVE_INFINITY;
-    for (let i = 0; i < this.count; i++) this.takeExtreme(this.values[(this.start + i) % this.capacity]);
+  /** Fills `range` with the extremes of the regime's last `k` readings. */
+  private rangeOfLast(k: number, range: TrimmedRange): TrimmedRange {
+    range.reset();
+    for (let i = this.count - k; i < this.count; i++)
+      range.take(this.values[(this.start + i) % this.capacity]);
+    return range;
   }
 
   private sumOfLast(k: number): number {

@@ -17,11 +17,8 @@ export const MINUTES_PK_PREFIX = 'minutes#';
 /** Module-local: under tsx (local mode, bench) each use of an imported binding is a getter call. */
 const FEATURE_NAMES = FEATURES;
 
-export interface WindowContribution {
-  pk: string;
-  sk: string;
-  equipment_id: number;
-  minute_ms: number;
+/** What a window (or one record's part of it) adds up. */
+export interface WindowTotals {
   count: number;
   late: number;
   anomalies: number;
@@ -29,6 +26,13 @@ export interface WindowContribution {
   sums: number[];
   mins: number[];
   maxs: number[];
+}
+
+export interface WindowContribution extends WindowTotals {
+  pk: string;
+  sk: string;
+  equipment_id: number;
+  minute_ms: number;
   expires_at: number;
 }
 
@@ -46,17 +50,6 @@ export interface MinuteAggregate {
 
 export function minutePartitionKey(minuteMs: number): string {
   return `${MINUTES_PK_PREFIX}${new Date(minuteMs).toISOString().slice(0, 16)}`;
-}
-
-/** What a window (or one record's part of it) adds up. */
-interface WindowTotals {
-  count: number;
-  late: number;
-  anomalies: number;
-  /** Per feature, in FEATURES order, over the on-time readings. */
-  sums: number[];
-  mins: number[];
-  maxs: number[];
 }
 
 function emptyTotals(): WindowTotals {
