@@ -2,9 +2,11 @@ import { createInterface } from 'node:readline';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectsCommand, HeadBucketCommand, type ObjectIdentifier, S3Client } from '@aws-sdk/client-s3';
-import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { Command, Option } from 'commander';
 import { EPISODE_PK } from '../lambdas/alerter/episode-store';
+import { writeAllRequests } from '../lambdas/shared/aws/dynamo-writes';
+import { marshallItem } from '../lambdas/shared/aws/item-marshalling';
 import {
   backoff,
   DEFAULT_RETRY,
@@ -82,8 +84,7 @@ export interface CleanDataIo {
 
 /** The stack's outputs that name the buckets (lib/pipeline-stack.ts). */
 const BUCKET_OUTPUTS = { processed: 'ProcessedBucketName', raw: 'RawBucketName' } as const;
-/** BatchWriteItem takes at most 25 requests, DeleteObjects 1,000 keys. */
-const BATCH_WRITE_LIMIT = 25;
+/** DeleteObjects takes at most 1,000 keys. */
 const DELETE_OBJECTS_LIMIT = 1_000;
 
 export function pipelineStackName(namePrefix: string): string {
@@ -199,21 +200,14 @@ export async function emptyTable(
       }),
     );
     const keys = (page.Items ?? []).map((item) => ({ pk: item.pk, sk: item.sk }));
-    for (let start = 0; start < keys.length; start += BATCH_WRITE_LIMIT) {
-      const batch = keys.slice(start, start + BATCH_WRITE_LIMIT);
-      let pending = batch.map((Key) => ({ DeleteRequest: { Key } }));
-      for (let attempt = 1; pending.length > 0; attempt++) {
-        if (attempt > retry.maxAttempts)
-          throw new RetriesExhaustedError(
-            `${pending.length} deletes from ${tableName} still unprocessed after ${retry.maxAttempts} attempts`,
-            pending.length,
-          );
-        if (attempt > 1) await backoff(attempt - 1, retry);
-        const result = await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } }));
-        pending = (result.UnprocessedItems?.[tableName] ?? []) as typeof pending;
-      }
-      for (const key of batch) counts[kindOf(key.pk)]++;
-    }
+    await writeAllRequests(
+      client,
+      tableName,
+      keys.map((key) => ({ DeleteRequest: { Key: marshallItem(key) } })),
+      retry,
+      `deletes from ${tableName}`,
+    );
+    for (const key of keys) counts[kindOf(key.pk)]++;
     startKey = page.LastEvaluatedKey;
   } while (startKey);
   return counts;

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteObjectsCommand,
   HeadBucketCommand,
@@ -316,7 +316,7 @@ describe('retries', () => {
     const keys = Array.from({ length: 30 }, (_, i) => ({ pk: 'latest', sk: String(i) }));
     stub.on(ScanCommand).resolves({ Items: keys });
     let calls = 0;
-    stub.on(BatchWriteCommand).callsFake((input) => {
+    stub.on(BatchWriteItemCommand).callsFake((input) => {
       calls++;
       const requests = input.RequestItems.t;
       // The first attempt of each batch leaves its last two deletes unprocessed.
@@ -325,7 +325,7 @@ describe('retries', () => {
     const counts = await emptyTable(client, 't', { retry: FAST_RETRY });
     expect(counts).toEqual({ readings: 0, latest: 30, episodes: 0, other: 0 });
     const sizes = stub
-      .commandCalls(BatchWriteCommand)
+      .commandCalls(BatchWriteItemCommand)
       .map((call) => call.args[0].input.RequestItems?.t.length);
     expect(sizes).toEqual([25, 2, 5, 2]);
   });
@@ -334,7 +334,7 @@ describe('retries', () => {
     const client = DynamoDBDocumentClient.from(new DynamoDBClient({}));
     const stub = mockClient(client);
     stub.on(ScanCommand).resolves({ Items: [{ pk: 'latest', sk: '1' }] });
-    stub.on(BatchWriteCommand).callsFake((input) => ({ UnprocessedItems: input.RequestItems }));
+    stub.on(BatchWriteItemCommand).callsFake((input) => ({ UnprocessedItems: input.RequestItems }));
     await expect(emptyTable(client, 't', { retry: FAST_RETRY })).rejects.toThrow(
       '1 deletes from t still unprocessed after 4 attempts',
     );

@@ -12,24 +12,22 @@ import { backoff, DEFAULT_RETRY, RetriesExhaustedError, type RetryOptions } from
 const BATCH_WRITE_LIMIT = 25;
 
 /**
- * Puts every item, retrying unprocessed ones with backoff; throws if any is still unwritten. The
- * items come marshalled (`marshallItem`), so they go out as the low-level BatchWriteItem, which the
- * document client sends unchanged.
+ * Sends every write request, 25 per BatchWriteItem, retrying the ones DynamoDB leaves unprocessed
+ * with backoff; throws if any is still unwritten. `what` names the requests in that error.
  */
-export async function putAllItems(
+export async function writeAllRequests(
   client: DynamoDBDocumentClient,
   tableName: string,
-  items: readonly Record<string, AttributeValue>[],
+  requests: readonly WriteRequest[],
   retry: RetryOptions = DEFAULT_RETRY,
+  what = 'DynamoDB items',
 ): Promise<void> {
-  for (let start = 0; start < items.length; start += BATCH_WRITE_LIMIT) {
-    let pending: WriteRequest[] = items
-      .slice(start, start + BATCH_WRITE_LIMIT)
-      .map((Item) => ({ PutRequest: { Item } }));
+  for (let start = 0; start < requests.length; start += BATCH_WRITE_LIMIT) {
+    let pending = requests.slice(start, start + BATCH_WRITE_LIMIT);
     for (let attempt = 1; pending.length > 0; attempt++) {
       if (attempt > retry.maxAttempts) {
         throw new RetriesExhaustedError(
-          `${pending.length} DynamoDB items still unprocessed after ${retry.maxAttempts} attempts`,
+          `${pending.length} ${what} still unprocessed after ${retry.maxAttempts} attempts`,
           pending.length,
         );
       }
@@ -38,6 +36,24 @@ export async function putAllItems(
       pending = result.UnprocessedItems?.[tableName] ?? [];
     }
   }
+}
+
+/**
+ * Puts every item (see writeAllRequests). The items come marshalled (`marshallItem`), so they go out
+ * as the low-level BatchWriteItem, which the document client sends unchanged.
+ */
+export function putAllItems(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  items: readonly Record<string, AttributeValue>[],
+  retry: RetryOptions = DEFAULT_RETRY,
+): Promise<void> {
+  return writeAllRequests(
+    client,
+    tableName,
+    items.map((Item) => ({ PutRequest: { Item } })),
+    retry,
+  );
 }
 
 /** Raises the newest-reading marker of an equipment; older values never overwrite newer ones. */
