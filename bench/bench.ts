@@ -108,7 +108,7 @@ function parseAndStringify(records: { data: Buffer }[]) {
   };
 }
 
-function detectorFigure(ms: number): Figure {
+function detectorFigure(ms: number, withModel: boolean): Figure {
   const readings = labRecords(20).flatMap(({ data, source }) =>
     (JSON.parse(data.toString('utf8')) as unknown[]).map((value) => {
       const result = validateReading(value, source.arrivalMs);
@@ -116,17 +116,20 @@ function detectorFigure(ms: number): Figure {
       return result.reading;
     }),
   );
-  let detector = createDetector(parseDetectorModel(model));
+  const create = () => createDetector(withModel ? parseDetectorModel(model) : undefined);
+  let detector = create();
   let t = 0;
   const score = () => {
     // Fresh timestamps each pass, so the detector learns from every reading, as in a live stream.
-    detector = createDetector(parseDetectorModel(model));
+    detector = create();
     for (const reading of readings) detector.score({ ...reading, timestampMs: reading.timestampMs + t });
     t += 1;
     return readings.length;
   };
   return {
-    name: 'detector alone (score and state update)',
+    name: withModel
+      ? 'detector alone, with the trained model (both halves: score and state update)'
+      : 'detector alone, no model (the adaptive half: score and state update)',
     value: rate(score, ms),
     unit: 'readings/s',
     baseline: {
@@ -225,7 +228,12 @@ async function main(options: { json: boolean; quick: boolean; rates: number[] })
     if (!options.json) console.log(text);
   };
   log(`sensor-anomaly-pipeline benchmarks on ${cpus().length} cores, Node ${process.version}`);
-  for (const figure of [generationFigure(ms), detectorFigure(ms), transformFigure(ms)]) {
+  for (const figure of [
+    generationFigure(ms),
+    detectorFigure(ms, false),
+    detectorFigure(ms, true),
+    transformFigure(ms),
+  ]) {
     figures.push(figure);
     log(format(figure));
   }

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { parseValueLimits } from '../lambdas/shared/detector/value-limits';
+import { FEATURES } from '../lambdas/shared/features';
 
 /**
  * Every deployment setting, read from CDK context (`cdk.json` or `-c key=value`), with its default.
@@ -63,6 +65,8 @@ const pipelineContextFields = z.object({
   readingsTtlDays: int(1, 3_650).default(7),
   /** Readings older than their record's arrival by more than this count as late in the per-minute windows. */
   windowLatenessSeconds: int(1, 86_400).default(120),
+  /** At most one save of an equipment's detector state this often (DynamoDB writes of a few KB). */
+  detectorStateSaveSeconds: int(1, 3_600).default(10),
   dataExpirationDays: int(1, 36_500).default(90),
   /** Athena cancels a query of the workgroup past this many GB scanned (10^9 bytes; Athena's minimum is 0.01). */
   athenaScanLimitGb: z.coerce.number().min(0.01).max(1_000_000).default(100),
@@ -89,6 +93,21 @@ const pipelineContextFields = z.object({
       'feature=threshold pairs separated by commas, each threshold between 0 and 1, e.g. temperature=0.7,humidity=0.6',
     )
     .default(''),
+  /** Absolute limits, as `temperature=40:80,humidity=:95`: a reading outside them is always anomalous. */
+  featureLimits: z
+    .string()
+    .default('')
+    .superRefine((text, context) => {
+      try {
+        for (const feature of Object.keys(parseValueLimits(text))) {
+          if (!(FEATURES as readonly string[]).includes(feature))
+            throw new Error(`${feature} is not a feature`);
+        }
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    }),
+  /** A trained model artifact bundled with the transform, or `none`: the detector learns every feature online. */
   modelPath: z.string().min(1).default('model/default-model.json'),
   logRetentionDays: z.coerce
     .number()

@@ -24,7 +24,10 @@ export const ALL_FEATURES_ANOMALOUS = 255;
  */
 export function readCsvDataset(files: string | string[], mapping: CsvMapping): Dataset {
   const width = mapping.features.length;
-  const streams = new Map<string, { timestamps: number[]; values: number[]; labels: number[] }>();
+  const streams = new Map<
+    string,
+    { timestamps: number[]; texts: string[]; values: number[]; labels: number[] }
+  >();
   for (const file of Array.isArray(files) ? files : [files]) {
     const rows = readRows(file, mapping);
     rows.forEach((row, i) => {
@@ -32,7 +35,7 @@ export function readCsvDataset(files: string | string[], mapping: CsvMapping): D
       const key = mapping.key ? row[mapping.key] : basename(file);
       let stream = streams.get(key);
       if (!stream) {
-        stream = { timestamps: [], values: [], labels: [] };
+        stream = { timestamps: [], texts: [], values: [], labels: [] };
         streams.set(key, stream);
       }
       for (const feature of mapping.features) {
@@ -44,6 +47,7 @@ export function readCsvDataset(files: string | string[], mapping: CsvMapping): D
       stream.timestamps.push(
         mapping.timestamp ? timestampOf(row[mapping.timestamp], where) : stream.timestamps.length,
       );
+      if (mapping.timestamp) stream.texts.push(row[mapping.timestamp]);
       if (mapping.label) stream.labels.push(isTrue(row[mapping.label]) ? ALL_FEATURES_ANOMALOUS : 0);
     });
   }
@@ -59,6 +63,7 @@ export function readCsvDataset(files: string | string[], mapping: CsvMapping): D
         timestamps: Float64Array.from(order, (i) => stream.timestamps[i]),
         values: Float64Array.from(order.flatMap((i) => stream.values.slice(i * width, (i + 1) * width))),
         labels: mapping.label ? Uint8Array.from(order, (i) => stream.labels[i]) : undefined,
+        timestampTexts: mapping.timestamp ? order.map((i) => stream.texts[i]) : undefined,
       };
     }),
   };

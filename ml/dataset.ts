@@ -14,6 +14,8 @@ export interface Stream {
   /** Ground truth, when known: 0 for a normal reading, else a mask of its anomalous features (bit f for
    *  feature f); datasets labelled per reading only use 255 (every feature). */
   labels?: Uint8Array;
+  /** The timestamps as the source wrote them (CSV files), for output that echoes them. */
+  timestampTexts?: string[];
 }
 
 export interface Dataset {

@@ -1,7 +1,11 @@
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { type Evaluation, evaluateCsv, evaluateSimulator, evaluateSkab } from './evaluate';
+import { evaluateNab, type NabEvaluation } from './evaluate-nab';
 import type { Quality } from './metrics';
+import { DEFAULT_NAB_DIR } from './nab-corpus';
+import { type CrossValidation, crossValidateNab } from './nab-cross-validation';
+import { NAB_PROFILE_NAMES } from './nab-scoring';
 import { columnList, csvMapping, integer, positiveInt, runCli } from './options';
 
 /** `npm run evaluate`: detection quality on the simulator, on SKAB, or on any labelled CSV. */
@@ -10,9 +14,10 @@ const command = new Command('evaluate')
     'Measure the detector: precision, recall, F1, false and missed alarm rates, detection delay, beside a baseline.',
   )
   .addOption(
-    new Option('--dataset <name>', 'simulator (labelled readings) or skab (../shared/datasets/skab)').choices(
-      ['simulator', 'skab'],
-    ),
+    new Option(
+      '--dataset <name>',
+      'simulator (labelled readings), skab (../shared/datasets/skab) or nab (../shared/datasets/nab-dev)',
+    ).choices(['simulator', 'skab', 'nab']),
   )
   .option('--seed <k>', 'simulator: seed of the evaluation readings', integer('--seed'), 1)
   .option('--count <n>', 'simulator: readings to evaluate on', positiveInt('--count'), 1_000_000)
@@ -24,6 +29,17 @@ const command = new Command('evaluate')
   )
   .option('--train-count <n>', 'simulator: readings to train on', positiveInt('--train-count'), 300_000)
   .option('--skab-dir <dir>', 'where SKAB is', join(__dirname, '..', '..', 'shared', 'datasets', 'skab'))
+  .option('--nab-dir <dir>', 'where the NAB corpus is (data/, labels/)', DEFAULT_NAB_DIR)
+  .option(
+    '--cold-start-minutes <m>',
+    'replay a cold start every M minutes of stream time (state saved, new detector, state restored)',
+    positiveInt('--cold-start-minutes'),
+  )
+  .option(
+    '--cross-validate',
+    'nab: choose the adaptive settings by leave-one-category-out cross-validation (a few minutes)',
+    false,
+  )
   .option('--csv <file>', 'a labelled CSV of sensor readings (instead of --dataset)')
   .option('--features <columns>', 'CSV: feature columns, comma-separated', columnList('--features'))
   .option('--label <column>', 'CSV: ground-truth column (1 anomalous, 0 normal)')
@@ -34,20 +50,36 @@ const command = new Command('evaluate')
   .showHelpAfterError()
   .action((options) =>
     runCli('evaluate', async () => {
+      const coldStartEveryMs =
+        options.coldStartMinutes === undefined ? undefined : options.coldStartMinutes * 60_000;
+      if (options.dataset === 'nab' && options.crossValidate) {
+        const cv = crossValidateNab(options.nabDir, (done, total) => {
+          if (done % 20 === 0 || done === total)
+            process.stderr.write(`cross-validation: ${done}/${total} settings\n`);
+        });
+        console.log(options.json ? JSON.stringify(cv, null, 2) : formatCrossValidation(cv));
+        return;
+      }
+      if (options.dataset === 'nab') {
+        const nab = evaluateNab(options.nabDir, { coldStartEveryMs });
+        console.log(options.json ? JSON.stringify(nab, null, 2) : formatNab(nab));
+        return;
+      }
       let evaluation: Evaluation;
       if (options.csv) {
         evaluation = evaluateCsv(options.csv, csvMapping(options, 'evaluate --csv'), options.trainRows);
       } else if (options.dataset === 'skab') {
-        evaluation = evaluateSkab(options.skabDir);
+        evaluation = evaluateSkab(options.skabDir, coldStartEveryMs);
       } else if (options.dataset === 'simulator') {
         evaluation = evaluateSimulator({
           seed: options.seed,
           count: options.count,
           trainSeed: options.trainSeed,
           trainCount: options.trainCount,
+          coldStartEveryMs,
         });
       } else {
-        throw new Error('give --dataset simulator|skab, or --csv FILE with its columns');
+        throw new Error('give --dataset simulator|skab|nab, or --csv FILE with its columns');
       }
       console.log(options.json ? JSON.stringify(evaluation, null, 2) : formatEvaluation(evaluation));
     }),
@@ -80,6 +112,44 @@ function formatEvaluation(evaluation: Evaluation): string {
       lines.push(`  ${entry.algorithm}: F1 ${entry.f1}, FAR ${entry.far}%, MAR ${entry.mar}%`);
   }
   lines.push(...evaluation.notes.map((note) => `note: ${note}`));
+  return lines.join('\n');
+}
+
+function formatCrossValidation(cv: CrossValidation): string {
+  return [
+    `leave-one-category-out cross-validation over ${cv.configurations} settings (NAB standard profile at 0.5):`,
+    ...cv.folds.map(
+      (f) =>
+        `  held out ${f.heldOut.padEnd(22)} raw ${f.heldOutRaw.toFixed(2).padStart(7)} (best any setting reaches on it: ${f.bestPossibleRaw.toFixed(2)}) with ${JSON.stringify(f.chosen)}`,
+    ),
+    `held-out score (normalised): ${cv.heldOut.toFixed(2)}`,
+    `chosen by most folds: ${JSON.stringify(cv.chosen)}`,
+    `in-sample score over the grid: min ${cv.gridMin.toFixed(2)}, median ${cv.gridMedian.toFixed(2)}, max ${cv.gridMax.toFixed(2)}`,
+  ].join('\n');
+}
+
+function formatNab(nab: NabEvaluation): string {
+  const cell = (value: number) => value.toFixed(2).padStart(9);
+  const lines = [
+    `dataset: ${nab.dataset}`,
+    `detector: ${nab.detector}`,
+    `${'NAB normalised score'.padEnd(40)}${NAB_PROFILE_NAMES.map((p) => p.padStart(20)).join('')}`,
+    `${`this detector at ${nab.shipped.threshold} (shipped)`.padEnd(40)}${NAB_PROFILE_NAMES.map((p) => cell(nab.shipped[p]).padStart(20)).join('')}`,
+    `${'this detector, threshold optimised'.padEnd(40)}${NAB_PROFILE_NAMES.map((p) => `${cell(nab.optimised[p])} @${nab.optimised.thresholds[p].toFixed(3)}`.padStart(20)).join('')}`,
+    'published detectors, thresholds optimised on these files:',
+    ...nab.reference.optimised.map(
+      (r) => `  ${r.detector.padEnd(38)}${NAB_PROFILE_NAMES.map((p) => cell(r[p]).padStart(20)).join('')}`,
+    ),
+    'published detectors at 0.5 (standard):',
+    ...nab.reference.shipped.map((r) => `  ${r.detector.padEnd(38)}${cell(r.standard).padStart(20)}`),
+    'per category, at 0.5, standard profile:',
+    ...nab.categories.map(
+      (c) =>
+        `  ${c.category.padEnd(24)} ${c.files} files, windows detected ${c.detected} of ${c.windows}, ${c.falsePositives} detections outside windows, raw ${c.raw.toFixed(2)}`,
+    ),
+  ];
+  if (nab.coldStarts !== undefined) lines.push(`cold starts replayed: ${nab.coldStarts}`);
+  lines.push(...nab.notes.map((note) => `note: ${note}`));
   return lines.join('\n');
 }
 

@@ -1,13 +1,15 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { DEFAULT_DECODE_LIMITS } from '../lambdas/shared/decode';
-import { createDetector, createStreamDetector } from '../lambdas/shared/detector';
+import { createDetector } from '../lambdas/shared/detector';
 import { DEFAULT_VALIDATION_LIMITS } from '../lambdas/shared/reading';
 import { scoreRecord } from '../lambdas/shared/score-record';
+import { LAB_EQUIPMENT } from '../simulator/generator';
 import { perReadingAnomaly, trainPerReadingModel } from './baseline';
 import { type CsvMapping, readCsvDataset, splitRows } from './csv-dataset';
 import { type Dataset, simulatorDataset, streamLength } from './dataset';
 import { type Confusion, count, type Delays, delays, emptyConfusion, type Quality, quality } from './metrics';
+import { scoreStreams } from './score-streams';
 import { DEFAULT_SETTINGS, type DetectorSettings, PLANT_SETTINGS, trainModel } from './train';
 
 export interface DetectorFigures extends Quality {
@@ -37,17 +39,28 @@ export function evaluateSimulator(options: {
   trainSeed: number;
   trainCount: number;
   settings?: DetectorSettings;
+  coldStartEveryMs?: number;
 }): Evaluation {
   const settings = options.settings ?? DEFAULT_SETTINGS;
   const train = simulatorDataset(options.trainSeed, options.trainCount);
   const model = trainModel(train, settings, { modelVersion: 'evaluation', source: train.name });
-  const detector = createDetector(model);
+  let detector = createDetector(model);
   const test = simulatorDataset(options.seed, options.count);
+  let coldStarts = 0;
+  let nextColdStart = (test.records[0]?.endMs ?? 0) + (options.coldStartEveryMs ?? Number.POSITIVE_INFINITY);
 
   const confusion = emptyConfusion();
   const flagsByEquipment = new Map<number, number[]>();
   const labelsByEquipment = new Map<number, number[]>();
   test.records.forEach((record, n) => {
+    if (record.endMs >= nextColdStart) {
+      // A new execution environment: every equipment's state saved, then restored into a new detector.
+      const saved = LAB_EQUIPMENT.map((id) => [id, detector.streams.saveState(id)] as const);
+      detector = createDetector(model);
+      for (const [id, state] of saved) if (state) detector.streams.restoreState(id, state);
+      coldStarts++;
+      nextColdStart = record.endMs + (options.coldStartEveryMs as number);
+    }
     const source = {
       stream: 'sensor-readings',
       shardId: 'shardId-000000000000',
@@ -97,6 +110,7 @@ export function evaluateSimulator(options: {
       delays: delays(baselineStreams),
     },
     settings,
+    ...(options.coldStartEveryMs === undefined ? {} : { extra: { coldStarts } }),
     notes: [
       `trained on ${train.name}; a reading is anomalous when any of its features is`,
       'detection delay: readings from the first anomalous reading of an episode (one equipment) to its first flag',
@@ -139,7 +153,7 @@ const PLANT_GRID: DetectorSettings[] = [30, 60, 120].flatMap((maxRegimeReadings)
  * SKAB itself, so optimistic), and with settings chosen by cross-validation over SKAB's three folders
  * (each folder scored with the settings that did best on the other two), which is the honest figure.
  */
-export function evaluateSkab(root: string): Evaluation {
+export function evaluateSkab(root: string, coldStartEveryMs?: number): Evaluation {
   const files = skabFiles(root);
   const mapping: CsvMapping = {
     features: SKAB_COLUMNS,
@@ -154,11 +168,12 @@ export function evaluateSkab(root: string): Evaluation {
   }));
 
   const fixed = emptyConfusion();
-  for (const { data } of datasets) add(fixed, scoreAfterTraining(data, SKAB_TRAIN_ROWS, PLANT_SETTINGS));
+  for (const { data } of datasets)
+    add(fixed, scoreAfterTraining(data, SKAB_TRAIN_ROWS, PLANT_SETTINGS, coldStartEveryMs));
 
   // Each setting of the grid on each file, once; folds are then sums.
   const byFile = PLANT_GRID.map((settings) =>
-    datasets.map(({ data }) => scoreAfterTraining(data, SKAB_TRAIN_ROWS, settings)),
+    datasets.map(({ data }) => scoreAfterTraining(data, SKAB_TRAIN_ROWS, settings, coldStartEveryMs)),
   );
   const crossValidated = emptyConfusion();
   const chosen: Record<string, DetectorSettings> = {};
@@ -231,7 +246,12 @@ export function evaluateCsv(
 }
 
 /** Trains on the first rows of a one-stream dataset (labels ignored, as SKAB's protocol does) and scores the rest. */
-function scoreAfterTraining(data: Dataset, trainRows: number, settings: DetectorSettings): Confusion {
+function scoreAfterTraining(
+  data: Dataset,
+  trainRows: number,
+  settings: DetectorSettings,
+  coldStartEveryMs?: number,
+): Confusion {
   const stream = data.streams[0];
   if (streamLength(stream) <= trainRows) {
     throw new Error(`${data.name}: ${streamLength(stream)} rows, but ${trainRows} are for training alone`);
@@ -239,17 +259,15 @@ function scoreAfterTraining(data: Dataset, trainRows: number, settings: Detector
   const { train } = splitRows(data, trainRows);
   const unlabelled = { ...train, streams: train.streams.map((s) => ({ ...s, labels: undefined })) };
   const model = trainModel(unlabelled, settings, { modelVersion: 'evaluation', source: data.name });
-  const detector = createStreamDetector(model);
-  const width = data.features.length;
   const confusion = emptyConfusion();
-  for (let i = 0; i < streamLength(stream); i++) {
-    const result = detector.scoreValues(
-      stream.key,
-      stream.timestamps[i],
-      stream.values.subarray(i * width, (i + 1) * width),
-    );
-    if (i >= trainRows) count(confusion, (stream.labels?.[i] ?? 0) !== 0, result.isAnomaly);
-  }
+  scoreStreams(
+    data,
+    { model },
+    (scored, i, result) => {
+      if (i >= trainRows) count(confusion, (scored.labels?.[i] ?? 0) !== 0, result.isAnomaly);
+    },
+    { coldStartEveryMs },
+  );
   return confusion;
 }
 

@@ -1,15 +1,18 @@
-import { createWriteStream, readFileSync } from 'node:fs';
-import { Command } from 'commander';
+import { createWriteStream } from 'node:fs';
+import { Command, InvalidArgumentError } from 'commander';
 import { csvCell } from '../lambdas/shared/csv';
-import { createStreamDetector, parseDetectorModel } from '../lambdas/shared/detector';
-import { readCsvDataset, splitRows } from './csv-dataset';
-import { streamLength } from './dataset';
+import { DEFAULT_ADAPTIVE_SETTINGS, type ValueLimits } from '../lambdas/shared/detector';
+import { parseValueLimits } from '../lambdas/shared/detector/value-limits';
+import { loadModelFile } from '../lambdas/shared/model-file';
+import { readCsvDataset } from './csv-dataset';
 import { columnList, csvMapping, positiveInt, runCli } from './options';
-import { PLANT_SETTINGS, trainModel } from './train';
+import { scoreStreams } from './score-streams';
 
 /**
- * `npm run score`: a recorded CSV scored offline by the same detector, one output row per input row,
- * for users who want to look at their history before they stream it.
+ * `npm run score`: a recorded CSV scored offline by the pipeline's detector, one output row per input
+ * row, for users who want to look at their history before they stream it. No training is needed: the
+ * detector learns each stream's normal as it reads it. A model artifact or written limits add absolute
+ * limits that never adapt.
  */
 const command = new Command('score')
   .description(
@@ -17,48 +20,40 @@ const command = new Command('score')
   )
   .requiredOption('--csv <file>', 'the CSV to score')
   .requiredOption('--features <columns>', 'feature columns, comma-separated', columnList('--features'))
-  .option('--timestamp <column>', 'timestamp column')
+  .option('--timestamp <column>', 'timestamp column (without it, daily and weekly patterns are not learnt)')
   .option('--key <column>', 'column naming the equipment (one stream per value)')
   .option('--delimiter <char>', 'column delimiter', ',')
-  .option('--model <file>', 'a model artifact with these features (default: train on the first rows)')
+  .option('--model <file>', 'a trained model artifact: absolute limits for the features it names')
+  .option('--limits <list>', 'absolute limits, e.g. "temperature=40:80,humidity=:95"', parseLimits)
   .option(
     '--train-rows <n>',
-    'without --model: fit on this many first rows',
+    `the first N rows of each stream are a warm-up: learnt from, never flagged (default ${DEFAULT_ADAPTIVE_SETTINGS.warmupReadings})`,
     positiveInt('--train-rows'),
-    400,
   )
+  .option('--threshold <score>', 'flag readings scoring at least this', parseThreshold, 0.5)
   .requiredOption('--out <file>', 'where to write the scores (CSV)')
   .showHelpAfterError()
   .action((options) =>
     runCli('score', async () => {
       const dataset = readCsvDataset(options.csv, csvMapping(options, 'score'));
-      const model = options.model
-        ? parseDetectorModel(JSON.parse(readFileSync(options.model, 'utf8')))
-        : trainModel(splitRows(dataset, options.trainRows).train, PLANT_SETTINGS, {
-            modelVersion: `fitted-on-${options.trainRows}-rows`,
-            source: options.csv,
-          });
-      if (model.features.join() !== dataset.features.join()) {
-        throw new Error(
-          `the model's features (${model.features.join(', ')}) are not --features (${dataset.features.join(', ')})`,
-        );
-      }
-      const detector = createStreamDetector(model);
+      const model = options.model ? loadModelFile(options.model) : undefined;
+      const warmup = options.trainRows ?? DEFAULT_ADAPTIVE_SETTINGS.warmupReadings;
       const out = createWriteStream(options.out);
       out.write(
         `${[options.key ?? 'stream', 'timestamp', 'score', 'is_anomaly', 'anomalous_features', 'reasons'].join(',')}\n`,
       );
-      const width = dataset.features.length;
       let rows = 0;
       let flagged = 0;
-      for (const stream of dataset.streams) {
-        for (let i = 0; i < streamLength(stream); i++) {
-          const result = detector.scoreValues(
-            stream.key,
-            stream.timestamps[i],
-            stream.values.subarray(i * width, (i + 1) * width),
-          );
-          const time = options.timestamp ? new Date(stream.timestamps[i]).toISOString() : String(i);
+      const { modelVersion } = scoreStreams(
+        dataset,
+        {
+          model,
+          limits: options.limits,
+          scoreThreshold: options.threshold,
+          adaptive: { warmupReadings: warmup },
+        },
+        (stream, i, result) => {
+          const time = stream.timestampTexts?.[i] ?? String(i);
           const cells = [
             stream.key,
             time,
@@ -70,15 +65,29 @@ const command = new Command('score')
           out.write(`${cells.map(csvCell).join(',')}\n`);
           rows++;
           if (result.isAnomaly) flagged++;
-        }
-      }
+        },
+      );
       await new Promise<void>((resolve, reject) =>
         out.end((error?: Error | null) => (error ? reject(error) : resolve())),
       );
       console.log(
-        `wrote ${options.out}: ${rows} rows scored, ${flagged} flagged (model ${model.modelVersion})`,
+        `wrote ${options.out}: ${rows} rows scored, ${flagged} flagged (detector ${modelVersion}; the first ${warmup} rows of each stream were its warm-up)`,
       );
     }),
   );
+
+function parseLimits(text: string): Record<string, ValueLimits> {
+  try {
+    return parseValueLimits(text);
+  } catch (error) {
+    throw new InvalidArgumentError(`${(error as Error).message}.`);
+  }
+}
+
+function parseThreshold(text: string): number {
+  const threshold = Number(text);
+  if (!(threshold > 0 && threshold < 1)) throw new InvalidArgumentError('--threshold is between 0 and 1.');
+  return threshold;
+}
 
 command.parseAsync(process.argv);

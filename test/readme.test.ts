@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 
 /**
  * The README is the only guide a newcomer has: every command it shows must run. This checks, in its
@@ -100,8 +100,11 @@ function repositoryPaths(text: string, facts: ReadmeFacts): string[] {
   });
 }
 
-/** Every problem of the README, one line each; empty when every command and path is real. */
-function checkReadme(markdown: string, facts: ReadmeFacts): string[] {
+/**
+ * Every problem of the README (or a page of docs/, whose relative links start from `folder`), one line
+ * each; empty when every command and path is real.
+ */
+function checkReadme(markdown: string, facts: ReadmeFacts, folder = ''): string[] {
   const problems: string[] = [];
   const commands = shellCommands(markdown);
   const spans = codeSpans(markdown);
@@ -134,7 +137,7 @@ function checkReadme(markdown: string, facts: ReadmeFacts): string[] {
   }
 
   const paths = new Set([...commands, ...spans].flatMap((text) => repositoryPaths(text, facts)));
-  for (const link of relativeLinks(markdown)) paths.add(link);
+  for (const link of relativeLinks(markdown)) paths.add(posix.normalize(posix.join(folder, link)));
   for (const path of paths) {
     if (outputs.has(path)) continue;
     if (!facts.exists(path)) problems.push(`${path}: no such file or folder in the repository`);
@@ -202,6 +205,22 @@ describe('README.md', () => {
       expect(facts.cdkCommands).toContain(command);
     expect(facts.cdkCommands).not.toContain('deplooy');
   });
+});
+
+describe('docs/', () => {
+  const pages = readdirSync(join(ROOT, 'docs')).filter((name) => name.endsWith('.md'));
+
+  test('the README links every page of docs/', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    for (const page of pages) expect(readme).toContain(`](docs/${page})`);
+  });
+
+  test.each(pages)(
+    'every npm script and cdk command %s shows exists, and every path it names is there',
+    (page) => {
+      expect(checkReadme(readFileSync(join(ROOT, 'docs', page), 'utf8'), facts, 'docs')).toEqual([]);
+    },
+  );
 });
 
 describe('the README check itself', () => {

@@ -18,6 +18,11 @@ export const TRANSFORM_METRICS = {
   readingsValid: 'ReadingsValid',
   readingsQuarantined: 'ReadingsQuarantined',
   readingsAnomalous: 'ReadingsAnomalous',
+  /** Scored while the detector was still learning their equipment (see the detector's warm-up). */
+  readingsWarmingUp: 'ReadingsWarmingUp',
+  detectorStatesRestored: 'DetectorStatesRestored',
+  detectorStatesSaved: 'DetectorStatesSaved',
+  detectorStateBytes: 'DetectorStateBytes',
 } as const;
 
 /**

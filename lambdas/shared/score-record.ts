@@ -3,13 +3,68 @@ import { type DecodeLimits, decodeRecordData } from './decode';
 import type { Detector } from './detector';
 import type { ProcessedReading, RecordSource } from './processed-reading';
 import { type QuarantineEntry, quarantineEntry, rawRecordData } from './quarantine';
-import { type ValidationLimits, validateReading } from './reading';
+import { type Reading, type ValidationLimits, validateReading } from './reading';
 
 export type RecordLimits = DecodeLimits & ValidationLimits;
 
 export interface ScoredRecord {
   processed: ProcessedReading[];
   quarantined: QuarantineEntry[];
+  /** Readings scored while the detector was still learning their equipment (their scores are 0). */
+  warmingUp: number;
+}
+
+/** A record's readings that passed validation, with their index in the record. */
+export interface ValidRecord {
+  valid: { index: number; reading: Reading }[];
+  quarantined: QuarantineEntry[];
+}
+
+/**
+ * Decodes and validates one Kinesis record's data. Never throws for bad input: every reading comes out
+ * either valid or quarantined with its reason.
+ */
+export function validateRecord(source: RecordSource, data: Uint8Array, limits: RecordLimits): ValidRecord {
+  const decoded = decodeRecordData(data, limits);
+  if (!decoded.ok) {
+    const raw = rawRecordData(data);
+    return {
+      valid: [],
+      quarantined: [quarantineEntry(source, null, decoded.reason, raw.data, raw.encoding)],
+    };
+  }
+  const valid: ValidRecord['valid'] = [];
+  const quarantined: QuarantineEntry[] = [];
+  decoded.readings.forEach((value, index) => {
+    const result = validateReading(value, source.arrivalMs, limits);
+    if (result.ok) valid.push({ index, reading: result.reading });
+    else quarantined.push(quarantineEntry(source, index, result.reason, value, 'json'));
+  });
+  return { valid, quarantined };
+}
+
+/** Scores a record's valid readings, in order, moving the detector's state. */
+export function scoreValidRecord(
+  source: RecordSource,
+  record: ValidRecord,
+  detector: Detector,
+): ScoredRecord {
+  let warmingUp = 0;
+  const processed = record.valid.map(({ index, reading }): ProcessedReading => {
+    const score = detector.score(reading);
+    if (score.warmingUp) warmingUp++;
+    return {
+      source,
+      index,
+      reading,
+      score: score.score,
+      isAnomaly: score.isAnomaly,
+      anomalousFeatures: score.anomalousFeatures,
+      reasons: score.reasons,
+      modelVersion: detector.modelVersion,
+    };
+  });
+  return { processed, quarantined: record.quarantined, warmingUp };
 }
 
 /**
@@ -22,35 +77,7 @@ export function scoreRecord(
   detector: Detector,
   limits: RecordLimits,
 ): ScoredRecord {
-  const decoded = decodeRecordData(data, limits);
-  if (!decoded.ok) {
-    const raw = rawRecordData(data);
-    return {
-      processed: [],
-      quarantined: [quarantineEntry(source, null, decoded.reason, raw.data, raw.encoding)],
-    };
-  }
-  const processed: ProcessedReading[] = [];
-  const quarantined: QuarantineEntry[] = [];
-  decoded.readings.forEach((value, index) => {
-    const result = validateReading(value, source.arrivalMs, limits);
-    if (!result.ok) {
-      quarantined.push(quarantineEntry(source, index, result.reason, value, 'json'));
-      return;
-    }
-    const score = detector.score(result.reading);
-    processed.push({
-      source,
-      index,
-      reading: result.reading,
-      score: score.score,
-      isAnomaly: score.isAnomaly,
-      anomalousFeatures: score.anomalousFeatures,
-      reasons: score.reasons,
-      modelVersion: detector.modelVersion,
-    });
-  });
-  return { processed, quarantined };
+  return scoreValidRecord(source, validateRecord(source, data, limits), detector);
 }
 
 /** The Kinesis metadata of a Lambda event record. */

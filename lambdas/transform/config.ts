@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { DEFAULT_DECODE_LIMITS } from '../shared/decode';
+import type { ValueLimits } from '../shared/detector';
+import { parseValueLimits } from '../shared/detector/value-limits';
 import { DEFAULT_DOCUMENT_OPTIONS } from '../shared/documents';
 import { parseEnv } from '../shared/env';
+import { FEATURES } from '../shared/features';
 import { DEFAULT_VALIDATION_LIMITS } from '../shared/reading';
 import type { RecordLimits } from '../shared/score-record';
 
@@ -11,7 +14,8 @@ const transformEnv = z.object({
   PROCESSED_BUCKET: z.string().min(1),
   READINGS_TABLE: z.string().min(1),
   ANOMALIES_STREAM: z.string().min(1),
-  MODEL_PATH: z.string().min(1),
+  /** A trained model artifact (optional): absolute limits for the features it names. */
+  MODEL_PATH: z.string().min(1).optional(),
   SCORE_THRESHOLD: z.coerce.number().gt(0).lt(1).default(0.5),
   /** `temperature=0.7,humidity=0.6`: per-feature thresholds overriding SCORE_THRESHOLD. */
   FEATURE_SCORE_THRESHOLDS: z
@@ -30,23 +34,46 @@ const transformEnv = z.object({
       }
       return thresholds;
     }),
+  /** `temperature=40:80,humidity=:95`: absolute limits; a reading outside them is always anomalous. */
+  FEATURE_LIMITS: z
+    .string()
+    .default('')
+    .transform((text, context) => {
+      try {
+        const limits = parseValueLimits(text);
+        for (const feature of Object.keys(limits)) {
+          if (!(FEATURES as readonly string[]).includes(feature))
+            throw new Error(`${feature} is not a feature`);
+        }
+        return limits;
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
   READINGS_TTL_DAYS: positiveInt(DEFAULT_DOCUMENT_OPTIONS.ttlSeconds / 86_400),
   MAX_RECORD_BYTES: positiveInt(DEFAULT_DECODE_LIMITS.maxRecordBytes),
   MAX_READING_BYTES: positiveInt(DEFAULT_VALIDATION_LIMITS.maxReadingBytes),
   MAX_CLOCK_SKEW_SECONDS: positiveInt(DEFAULT_VALIDATION_LIMITS.maxClockSkewMs / 1000),
   WINDOW_LATENESS_SECONDS: positiveInt(120),
+  /** At most one save of an equipment's detector state this often. */
+  DETECTOR_STATE_SAVE_SECONDS: positiveInt(10),
+  /** A detector state no reading refreshes for this long expires. */
+  DETECTOR_STATE_TTL_DAYS: positiveInt(90),
 });
 
 export interface TransformConfig {
   processedBucket: string;
   readingsTable: string;
   anomaliesStream: string;
-  modelPath: string;
+  modelPath?: string;
   scoreThreshold: number;
   featureScoreThresholds: Record<string, number>;
+  featureLimits: Record<string, ValueLimits>;
   ttlSeconds: number;
   /** A reading older than its record's arrival by more than this is late for its minute window. */
   windowLatenessMs: number;
+  detectorState: { saveIntervalMs: number; ttlSeconds: number };
   limits: RecordLimits;
 }
 
@@ -60,8 +87,13 @@ export function loadTransformConfig(env: NodeJS.ProcessEnv): TransformConfig {
     modelPath: parsed.MODEL_PATH,
     scoreThreshold: parsed.SCORE_THRESHOLD,
     featureScoreThresholds: parsed.FEATURE_SCORE_THRESHOLDS,
+    featureLimits: parsed.FEATURE_LIMITS,
     ttlSeconds: parsed.READINGS_TTL_DAYS * 86_400,
     windowLatenessMs: parsed.WINDOW_LATENESS_SECONDS * 1000,
+    detectorState: {
+      saveIntervalMs: parsed.DETECTOR_STATE_SAVE_SECONDS * 1000,
+      ttlSeconds: parsed.DETECTOR_STATE_TTL_DAYS * 86_400,
+    },
     limits: {
       maxRecordBytes: parsed.MAX_RECORD_BYTES,
       maxReadingBytes: parsed.MAX_READING_BYTES,

@@ -1,4 +1,5 @@
 import type { KinesisStreamEvent } from 'aws-lambda';
+import { DetectorStateStore } from '../shared/aws/detector-state';
 import { createDetector } from '../shared/detector';
 import { TRANSFORM_SERVICE } from '../shared/metrics-catalog';
 import { loadModelFile } from '../shared/model-file';
@@ -15,11 +16,17 @@ export function createTransformHandler(
   observability: Observability,
 ) {
   const config = loadTransformConfig(env);
+  const detector = createDetector(config.modelPath ? loadModelFile(config.modelPath) : undefined, {
+    scoreThreshold: config.scoreThreshold,
+    featureThresholds: config.featureScoreThresholds,
+    limits: config.featureLimits,
+  });
   const deps: TransformDeps = {
     config,
-    detector: createDetector(loadModelFile(config.modelPath), {
-      scoreThreshold: config.scoreThreshold,
-      featureThresholds: config.featureScoreThresholds,
+    detector,
+    detectorState: new DetectorStateStore(clients.documents, detector.streams, {
+      tableName: config.readingsTable,
+      ...config.detectorState,
     }),
     ...clients,
     ...observability,

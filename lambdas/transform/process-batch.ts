@@ -11,6 +11,7 @@ import type {
   KinesisStreamRecord,
 } from 'aws-lambda';
 import { toAnomalyEvent, toAnomalyRecords } from '../shared/anomaly-events';
+import type { DetectorStateStore, SaveOutcome } from '../shared/aws/detector-state';
 import { putAllItems, raiseLatest } from '../shared/aws/dynamo-writes';
 import { marshallItem } from '../shared/aws/item-marshalling';
 import { putAllRecords } from '../shared/aws/kinesis-writes';
@@ -24,12 +25,14 @@ import { windowContributions } from '../shared/minute-windows';
 import { quarantineObjectKey, readingsObjectKey } from '../shared/object-keys';
 import type { ProcessedReading, RecordSource } from '../shared/processed-reading';
 import { type QuarantineEntry, toJsonLines } from '../shared/quarantine';
-import { recordSource, scoreRecord } from '../shared/score-record';
+import { recordSource, scoreValidRecord, validateRecord } from '../shared/score-record';
 import type { TransformConfig } from './config';
 
 export interface TransformDeps {
   config: TransformConfig;
   detector: Detector;
+  /** Where each equipment's detector state is saved and restored (none: it lives in memory only). */
+  detectorState?: DetectorStateStore;
   s3: S3Client;
   documents: DynamoDBDocumentClient;
   kinesis: KinesisClient;
@@ -45,6 +48,9 @@ interface RecordOutcome {
   processed: ProcessedReading[];
   quarantined: QuarantineEntry[];
   anomalies: number;
+  warmingUp: number;
+  /** Detector states restored for the record's equipment. */
+  restored: number;
   /** Newest reading time per equipment in the record. */
   latest: Map<number, number>;
 }
@@ -96,11 +102,13 @@ export async function processTransformBatch(
     { context, processInParallel: false },
   );
   let written: RecordOutcome[] = [];
+  let saved: SaveOutcome = { saved: 0, bytes: 0, superseded: 0 };
   try {
     // Throws when every record failed, so Lambda retries (and bisects) the batch.
     await processor.process();
     if (outcomes.length > 0) await writeBatchObjects(outcomes, deps);
     written = outcomes;
+    saved = await saveDetectorStates(outcomes, deps);
   } catch (error) {
     if (outcomes.length === 0) throw error;
     // The batch's CSV (or quarantine) object holds every processed record: all of them failed.
@@ -109,7 +117,7 @@ export async function processTransformBatch(
     });
     return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.kinesis.sequenceNumber })) };
   } finally {
-    recordBatchMetrics(deps, event.Records.length, written);
+    recordBatchMetrics(deps, event.Records.length, written, saved);
   }
   return processor.response();
 }
@@ -139,7 +147,12 @@ function publishEquipmentMetrics(metrics: Metrics, readings: readonly ProcessedR
 }
 
 /** Counts of a batch: only the records whose every write landed count as processed. */
-function recordBatchMetrics(deps: TransformDeps, records: number, written: readonly RecordOutcome[]): void {
+function recordBatchMetrics(
+  deps: TransformDeps,
+  records: number,
+  written: readonly RecordOutcome[],
+  saved: SaveOutcome,
+): void {
   const rows = sum(written, (o) => o.processed.length);
   const quarantined = sum(written, (o) => o.quarantined.length);
   const anomalies = sum(written, (o) => o.anomalies);
@@ -148,6 +161,18 @@ function recordBatchMetrics(deps: TransformDeps, records: number, written: reado
   deps.metrics.addMetric(TRANSFORM_METRICS.readingsValid, MetricUnit.Count, rows);
   deps.metrics.addMetric(TRANSFORM_METRICS.readingsQuarantined, MetricUnit.Count, quarantined);
   deps.metrics.addMetric(TRANSFORM_METRICS.readingsAnomalous, MetricUnit.Count, anomalies);
+  deps.metrics.addMetric(
+    TRANSFORM_METRICS.readingsWarmingUp,
+    MetricUnit.Count,
+    sum(written, (o) => o.warmingUp),
+  );
+  deps.metrics.addMetric(
+    TRANSFORM_METRICS.detectorStatesRestored,
+    MetricUnit.Count,
+    sum(written, (o) => o.restored),
+  );
+  deps.metrics.addMetric(TRANSFORM_METRICS.detectorStatesSaved, MetricUnit.Count, saved.saved);
+  deps.metrics.addMetric(TRANSFORM_METRICS.detectorStateBytes, MetricUnit.Bytes, saved.bytes);
   publishEquipmentMetrics(
     deps.equipmentMetrics,
     written.flatMap((o) => o.processed),
@@ -165,12 +190,20 @@ async function processRecord(record: KinesisStreamRecord, deps: TransformDeps): 
   const { config } = deps;
   const retry = deps.retry ?? DEFAULT_RETRY;
   const source = recordSource(record);
-  const { processed, quarantined } = scoreRecord(
-    source,
-    Buffer.from(record.kinesis.data, 'base64'),
-    deps.detector,
-    config.limits,
-  );
+  const valid = validateRecord(source, Buffer.from(record.kinesis.data, 'base64'), config.limits);
+  let restored = 0;
+  if (deps.detectorState && valid.valid.length > 0) {
+    // Equipment this environment has not seen continue from their saved state (cold start, re-shard).
+    const restore = await deps.detectorState.restoreUnseen(valid.valid.map((v) => v.reading.equipmentId));
+    restored = restore.restored;
+    for (const { equipmentId, reason } of restore.refused) {
+      deps.logger.warn('detector state not restored; learning this equipment afresh', {
+        equipmentId,
+        reason,
+      });
+    }
+  }
+  const { processed, quarantined, warmingUp } = scoreValidRecord(source, valid, deps.detector);
 
   const documents = buildDocuments(source, processed, {
     ...DEFAULT_DOCUMENT_OPTIONS,
@@ -190,7 +223,7 @@ async function processRecord(record: KinesisStreamRecord, deps: TransformDeps): 
       latest.set(reading.equipmentId, reading.timestampMs);
     }
   }
-  return { source, processed, quarantined, anomalies: events.length, latest };
+  return { source, processed, quarantined, anomalies: events.length, warmingUp, restored, latest };
 }
 
 /** The batch's CSV and quarantine objects, and its newest-reading markers. */
@@ -248,6 +281,24 @@ async function raiseLatestOfBatch(outcomes: readonly RecordOutcome[], deps: Tran
       raiseLatest(deps.documents, deps.config.readingsTable, equipmentId, latestMs, expiresAt),
     ),
   );
+}
+
+/**
+ * Saves the detector state of the batch's equipment that are due. A failed save loses nothing the
+ * batch wrote: it is logged, and the state is saved with a later batch (or relearnt after a cold start).
+ */
+async function saveDetectorStates(
+  outcomes: readonly RecordOutcome[],
+  deps: TransformDeps,
+): Promise<SaveOutcome> {
+  const none = { saved: 0, bytes: 0, superseded: 0 };
+  if (!deps.detectorState) return none;
+  try {
+    return await deps.detectorState.saveDue(outcomes.flatMap((o) => [...o.latest.keys()]));
+  } catch (error) {
+    deps.logger.warn('detector state not saved; it is saved with a later batch', { error: error as Error });
+    return none;
+  }
 }
 
 function sum<T>(items: readonly T[], count: (item: T) => number): number {

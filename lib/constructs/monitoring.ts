@@ -326,6 +326,16 @@ export class Monitoring extends Construct {
       ),
     );
 
+    const detector = graph(
+      'Detector: readings still in warm-up, states restored and saved',
+      [
+        transformMetric(TRANSFORM_METRICS.readingsWarmingUp, 'readings in warm-up (score 0)'),
+        transformMetric(TRANSFORM_METRICS.detectorStatesRestored, 'states restored (new environment)'),
+        transformMetric(TRANSFORM_METRICS.detectorStatesSaved, 'states saved'),
+      ],
+      { right: [transformMetric(TRANSFORM_METRICS.detectorStateBytes, 'bytes saved')] },
+    );
+
     return [
       [intro, alarmStatus],
       [featureGraphs[0], featureGraphs[1]],
@@ -334,6 +344,7 @@ export class Monitoring extends Construct {
       [recordsIn, readingsOut],
       [duration, errors, iteratorAge],
       [delivery, deadLetters],
+      [detector],
     ];
   }
 }

@@ -7,6 +7,7 @@ import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { DETECTOR_STATE_PK_PREFIX } from '../../lambdas/shared/aws/detector-state';
 import { TRANSFORM_SERVICE } from '../../lambdas/shared/metrics-catalog';
 import { acknowledge, arnFinding } from '../nag';
 import type { DataBucket } from './data-bucket';
@@ -18,11 +19,15 @@ export interface TransformProps {
   processedBucket: DataBucket;
   table: dynamodb.ITableV2;
   key: kms.IKey;
-  /** Model artifact bundled with the function, relative to the project root. */
+  /** Model artifact bundled with the function, relative to the project root; `none` for no model. */
   modelPath: string;
+  /** At most one save of an equipment's detector state this often. */
+  detectorStateSaveSeconds: number;
   scoreThreshold: number;
   /** `feature=threshold` pairs, comma-separated; empty for none. */
   featureScoreThresholds: string;
+  /** `feature=low:high` pairs, comma-separated; empty for none. */
+  featureLimits: string;
   readingsTtlDays: number;
   windowLatenessSeconds: number;
   batchSize: number;
@@ -35,8 +40,15 @@ export interface TransformProps {
 
 /** Prefixes of the processed bucket the transform writes (see lambdas/shared/object-keys.ts). */
 export const PROCESSED_PREFIXES = ['readings/', 'quarantine/'];
-/** Partition keys of the table the transform writes (lambdas/shared/documents.ts and minute-windows.ts). */
-export const TRANSFORM_LEADING_KEYS = ['readings#*', 'minutes#*', 'latest'];
+/** `modelPath` for a deployment without a trained model. */
+export const NO_MODEL = 'none';
+
+/**
+ * Partition keys of the table the transform writes (lambdas/shared/documents.ts, minute-windows.ts
+ * and aws/detector-state.ts), and the ones it reads: only its detector states.
+ */
+export const TRANSFORM_LEADING_KEYS = ['readings#*', 'minutes#*', 'latest', `${DETECTOR_STATE_PK_PREFIX}*`];
+export const TRANSFORM_READ_LEADING_KEYS = [`${DETECTOR_STATE_PK_PREFIX}*`];
 
 /**
  * The transform Lambda on the input stream: readings to CSV objects, DynamoDB documents and anomaly
@@ -47,8 +59,8 @@ export class Transform extends Construct {
 
   constructor(scope: Construct, id: string, props: TransformProps) {
     super(scope, id);
-    const modelFile = path.resolve(PROJECT_ROOT, props.modelPath);
-    checkModelArtifact(modelFile);
+    const modelFile = props.modelPath === NO_MODEL ? undefined : path.resolve(PROJECT_ROOT, props.modelPath);
+    if (modelFile) checkModelArtifact(modelFile);
 
     this.consumer = new StreamConsumerFunction(this, 'Consumer', {
       handlerFolder: 'transform',
@@ -59,9 +71,11 @@ export class Transform extends Construct {
         PROCESSED_BUCKET: props.processedBucket.bucketName,
         READINGS_TABLE: props.table.tableName,
         ANOMALIES_STREAM: props.anomalies.streamName,
-        MODEL_PATH: '/var/task/model.json',
+        ...(modelFile ? { MODEL_PATH: '/var/task/model.json' } : {}),
+        DETECTOR_STATE_SAVE_SECONDS: String(props.detectorStateSaveSeconds),
         SCORE_THRESHOLD: String(props.scoreThreshold),
         FEATURE_SCORE_THRESHOLDS: props.featureScoreThresholds,
+        FEATURE_LIMITS: props.featureLimits,
         READINGS_TTL_DAYS: String(props.readingsTtlDays),
         WINDOW_LATENESS_SECONDS: String(props.windowLatenessSeconds),
       },
@@ -73,7 +87,7 @@ export class Transform extends Construct {
       timeout: Duration.minutes(2),
       logRetention: props.logRetention,
       key: props.key,
-      bundledFiles: { [path.relative(PROJECT_ROOT, modelFile)]: 'model.json' },
+      bundledFiles: modelFile ? { [path.relative(PROJECT_ROOT, modelFile)]: 'model.json' } : {},
     });
     const role = this.consumer.role;
 
@@ -84,6 +98,13 @@ export class Transform extends Construct {
         actions: ['dynamodb:BatchWriteItem', 'dynamodb:UpdateItem'],
         resources: [props.table.tableArn],
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': TRANSFORM_LEADING_KEYS } },
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem'],
+        resources: [props.table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': TRANSFORM_READ_LEADING_KEYS } },
       }),
     );
     // Delete the function before the bucket is emptied, so it cannot write into it meanwhile.

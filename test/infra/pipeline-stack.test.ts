@@ -590,19 +590,38 @@ describe('IAM least privilege', () => {
     },
   );
 
-  test('the transform may only BatchWriteItem/UpdateItem the readings table, under its own leading keys', () => {
+  test('the transform may only BatchWriteItem/UpdateItem the readings table under its own leading keys, and GetItem its detector states', () => {
     const dynamo = statementsOfRole(json, ids.transformRole).filter((s) =>
       actionsOf(s).some((a) => a.startsWith('dynamodb:')),
     );
-    expect(dynamo).toHaveLength(1);
-    expect(actionsOf(dynamo[0]).sort()).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:UpdateItem']);
-    expect(dynamo[0]).toMatchObject({
+    expect(dynamo).toHaveLength(2);
+    const writes = dynamo.find((s) => actionsOf(s).includes('dynamodb:UpdateItem'));
+    expect(actionsOf(writes as Json).sort()).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:UpdateItem']);
+    expect(writes).toMatchObject({
       Effect: 'Allow',
       Resource: arnOf(ids.table),
       Condition: {
-        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['readings#*', 'minutes#*', 'latest'] },
+        'ForAllValues:StringLike': {
+          'dynamodb:LeadingKeys': ['readings#*', 'minutes#*', 'latest', 'state#*'],
+        },
       },
     });
+    const reads = dynamo.find((s) => actionsOf(s).includes('dynamodb:GetItem'));
+    expect(actionsOf(reads as Json)).toEqual(['dynamodb:GetItem']);
+    expect(reads).toMatchObject({
+      Effect: 'Allow',
+      Resource: arnOf(ids.table),
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['state#*'] } },
+    });
+  });
+
+  test('modelPath=none deploys no model: the transform learns every feature online', () => {
+    const variant = synthPipeline({ modelPath: 'none' });
+    const transform = Object.values(variant.json.Resources as Record<string, Json>).find(
+      (r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Environment?.Variables?.READINGS_TABLE,
+    );
+    expect(transform?.Properties.Environment.Variables.MODEL_PATH).toBeUndefined();
+    expect(transform?.Properties.Environment.Variables.DETECTOR_STATE_SAVE_SECONDS).toBe('10');
   });
 
   test('the alerter may only GetItem/PutItem its episode items of the readings table', () => {

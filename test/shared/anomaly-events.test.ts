@@ -4,7 +4,7 @@ import {
   toAnomalyEvent,
   toAnomalyRecords,
 } from '../../lambdas/shared/anomaly-events';
-import { defaultModel, encode, encodeJson, processRecord, rawReading, SOURCE } from './fixtures';
+import { encode, encodeJson, freshDetector, processRecord, rawReading, SOURCE } from './fixtures';
 
 /** Anomalous readings of equipment 101 and 102, interleaved, each second apart. */
 const events: AnomalyEvent[] = processRecord(
@@ -33,7 +33,7 @@ describe('toAnomalyEvent', () => {
       anomalous_features: ['temperature'],
       reasons: [expect.stringMatching(/^temperature \+5\d% over baseline$/)],
       values: { vibration_amplitude: 250, vibration_frequency: 1000, temperature: 90, humidity: 30 },
-      model_version: defaultModel().modelVersion,
+      model_version: freshDetector().modelVersion,
       source: {
         stream: SOURCE.stream,
         shard_id: SOURCE.shardId,

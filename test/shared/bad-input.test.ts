@@ -1,7 +1,6 @@
 import { scoreRecord } from '../../lambdas/shared/score-record';
 import {
   ARRIVAL_MS,
-  defaultModel,
   encode,
   encodeJson,
   freshDetector,
@@ -343,7 +342,7 @@ describe('scoreRecord accepts the documented timestamp formats', () => {
     expect(result.processed[0]).toMatchObject({
       index: 0,
       source: SOURCE,
-      modelVersion: defaultModel().modelVersion,
+      modelVersion: freshDetector().modelVersion,
       reading: {
         equipmentId: 101,
         timestampMs: Date.UTC(2026, 10, 23, 19, 47, 9),
