@@ -5,6 +5,7 @@ import { DeleteObjectsCommand, HeadBucketCommand, type ObjectIdentifier, S3Clien
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { Command, Option } from 'commander';
 import { EPISODE_PK } from '../lambdas/alerter/episode-store';
+import { DETECTOR_STATE_PK_PREFIX } from '../lambdas/shared/aws/detector-state';
 import { writeAllRequests } from '../lambdas/shared/aws/dynamo-writes';
 import { marshallItem } from '../lambdas/shared/aws/item-marshalling';
 import {
@@ -54,6 +55,8 @@ export interface TableCounts {
   latest: number;
   /** Alert episode state (pk episode). */
   episodes: number;
+  /** What the detector learnt of each equipment (pk state#<equipment>): it learns again from scratch. */
+  detectorStates: number;
   other: number;
 }
 
@@ -154,7 +157,7 @@ function describe(location: DataLocation): string {
       : `stack ${location.stackName}${location.region ? ` in ${location.region}` : ''}`;
   return [
     `This deletes, in ${where}:`,
-    `  every item of the DynamoDB table ${location.tableName}`,
+    `  every item of the DynamoDB table ${location.tableName} (the detector's learnt state included: it learns again)`,
     ...location.buckets.map((b) => `  every object of the ${b.role} bucket ${b.name}`),
     'The table and the buckets themselves are kept. Readings still being sent are stored again: stop the',
     'simulator first for an empty pipeline.',
@@ -177,6 +180,7 @@ function kindOf(pk: unknown): keyof TableCounts {
   if (typeof pk === 'string' && pk.startsWith(READINGS_PK_PREFIX)) return 'readings';
   if (pk === LATEST_PK) return 'latest';
   if (pk === EPISODE_PK) return 'episodes';
+  if (typeof pk === 'string' && pk.startsWith(DETECTOR_STATE_PK_PREFIX)) return 'detectorStates';
   return 'other';
 }
 
@@ -187,7 +191,7 @@ export async function emptyTable(
   options: { retry?: RetryOptions; pageSize?: number } = {},
 ): Promise<TableCounts> {
   const retry = options.retry ?? DEFAULT_RETRY;
-  const counts: TableCounts = { readings: 0, latest: 0, episodes: 0, other: 0 };
+  const counts: TableCounts = { readings: 0, latest: 0, episodes: 0, detectorStates: 0, other: 0 };
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await client.send(
@@ -268,7 +272,7 @@ export async function cleanData(options: CleanDataOptions, io: CleanDataIo): Pro
   await checkExists(location, clients);
   const nothing: CleanDataResult = {
     confirmed: false,
-    items: { readings: 0, latest: 0, episodes: 0, other: 0 },
+    items: { readings: 0, latest: 0, episodes: 0, detectorStates: 0, other: 0 },
     objects: [],
   };
   if (!options.yes) {
@@ -283,10 +287,11 @@ export async function cleanData(options: CleanDataOptions, io: CleanDataIo): Pro
     retry: io.retry,
     pageSize: io.scanPageSize,
   });
-  const total = items.readings + items.latest + items.episodes + items.other;
+  const total = items.readings + items.latest + items.episodes + items.detectorStates + items.other;
   io.out(
     `Deleted ${number(total)} items from table ${location.tableName}: ${number(items.readings)} readings documents, ` +
-      `${number(items.latest)} latest-reading markers, ${number(items.episodes)} alert episodes, ${number(items.other)} other.`,
+      `${number(items.latest)} latest-reading markers, ${number(items.episodes)} alert episodes, ` +
+      `${number(items.detectorStates)} detector states, ${number(items.other)} other.`,
   );
   const objects: CleanDataResult['objects'] = [];
   for (const bucket of location.buckets) {

@@ -162,7 +162,7 @@ describe('npm run clean-data -- --target local (against the embedded services)',
     expect(cli.ask).not.toHaveBeenCalled();
     expect(cli.exitCode).not.toHaveBeenCalled();
     expect(cli.lines).toEqual([
-      `Deleted 66 items from table sensor-readings: 60 readings documents, 3 latest-reading markers, 3 alert episodes, 0 other.`,
+      `Deleted 66 items from table sensor-readings: 60 readings documents, 3 latest-reading markers, 3 alert episodes, 0 detector states, 0 other.`,
       expect.stringMatching(
         /^Deleted 1,003 objects \(0\.0 MB\) from the processed bucket processed-bucket\.$/,
       ),
@@ -323,7 +323,7 @@ describe('retries', () => {
       return calls % 2 === 1 ? { UnprocessedItems: { t: requests.slice(-2) } } : {};
     });
     const counts = await emptyTable(client, 't', { retry: FAST_RETRY });
-    expect(counts).toEqual({ readings: 0, latest: 30, episodes: 0, other: 0 });
+    expect(counts).toEqual({ readings: 0, latest: 30, episodes: 0, detectorStates: 0, other: 0 });
     const sizes = stub
       .commandCalls(BatchWriteItemCommand)
       .map((call) => call.args[0].input.RequestItems?.t.length);
