@@ -65,6 +65,8 @@ const pipelineContextFields = z.object({
   readingsTtlDays: int(1, 3_650).default(7),
   /** Readings older than their record's arrival by more than this count as late in the per-minute windows. */
   windowLatenessSeconds: int(1, 86_400).default(120),
+  /** A lasting change is the new normal after at most this many minutes (the detector's horizon). */
+  detectorHorizonMinutes: int(1, 7 * 24 * 60).default(180),
   /** At most one save of an equipment's detector state this often (DynamoDB writes of a few KB). */
   detectorStateSaveSeconds: int(1, 3_600).default(10),
   dataExpirationDays: int(1, 36_500).default(90),

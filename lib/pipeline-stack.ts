@@ -77,6 +77,7 @@ export class PipelineStack extends Stack {
       readingsTtlDays: config.readingsTtlDays,
       windowLatenessSeconds: config.windowLatenessSeconds,
       detectorStateSaveSeconds: config.detectorStateSaveSeconds,
+      detectorHorizonMinutes: config.detectorHorizonMinutes,
       batchSize: config.transformBatchSize,
       batchingWindow: Duration.seconds(config.transformBatchingWindowSeconds),
       retryAttempts: config.transformRetryAttempts,

@@ -30,6 +30,11 @@ const command = new Command('score')
     `the first N rows of each stream are a warm-up: learnt from, never flagged (default ${DEFAULT_ADAPTIVE_SETTINGS.warmupReadings})`,
     positiveInt('--train-rows'),
   )
+  .option(
+    '--horizon-minutes <m>',
+    `a lasting change is the new normal after at most this long (default ${DEFAULT_ADAPTIVE_SETTINGS.horizonMs / 60_000})`,
+    positiveInt('--horizon-minutes'),
+  )
   .option('--threshold <score>', 'flag readings scoring at least this', parseThreshold, 0.5)
   .requiredOption('--out <file>', 'where to write the scores (CSV)')
   .showHelpAfterError()
@@ -50,7 +55,10 @@ const command = new Command('score')
           model,
           limits: options.limits,
           scoreThreshold: options.threshold,
-          adaptive: { warmupReadings: warmup },
+          adaptive: {
+            warmupReadings: warmup,
+            ...(options.horizonMinutes ? { horizonMs: options.horizonMinutes * 60_000 } : {}),
+          },
         },
         (stream, i, result) => {
           const time = stream.timestampTexts?.[i] ?? String(i);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_DECODE_LIMITS } from '../shared/decode';
-import type { ValueLimits } from '../shared/detector';
+import { DEFAULT_ADAPTIVE_SETTINGS, type ValueLimits } from '../shared/detector';
 import { parseValueLimits } from '../shared/detector/value-limits';
 import { DEFAULT_DOCUMENT_OPTIONS } from '../shared/documents';
 import { parseEnv } from '../shared/env';
@@ -56,6 +56,8 @@ const transformEnv = z.object({
   MAX_READING_BYTES: positiveInt(DEFAULT_VALIDATION_LIMITS.maxReadingBytes),
   MAX_CLOCK_SKEW_SECONDS: positiveInt(DEFAULT_VALIDATION_LIMITS.maxClockSkewMs / 1000),
   WINDOW_LATENESS_SECONDS: positiveInt(120),
+  /** A lasting change is the new normal after at most this long (the detector's horizon). */
+  DETECTOR_HORIZON_MINUTES: positiveInt(DEFAULT_ADAPTIVE_SETTINGS.horizonMs / 60_000),
   /** At most one save of an equipment's detector state this often. */
   DETECTOR_STATE_SAVE_SECONDS: positiveInt(10),
   /** A detector state no reading refreshes for this long expires. */
@@ -70,6 +72,7 @@ export interface TransformConfig {
   scoreThreshold: number;
   featureScoreThresholds: Record<string, number>;
   featureLimits: Record<string, ValueLimits>;
+  horizonMs: number;
   ttlSeconds: number;
   /** A reading older than its record's arrival by more than this is late for its minute window. */
   windowLatenessMs: number;
@@ -88,6 +91,7 @@ export function loadTransformConfig(env: NodeJS.ProcessEnv): TransformConfig {
     scoreThreshold: parsed.SCORE_THRESHOLD,
     featureScoreThresholds: parsed.FEATURE_SCORE_THRESHOLDS,
     featureLimits: parsed.FEATURE_LIMITS,
+    horizonMs: parsed.DETECTOR_HORIZON_MINUTES * 60_000,
     ttlSeconds: parsed.READINGS_TTL_DAYS * 86_400,
     windowLatenessMs: parsed.WINDOW_LATENESS_SECONDS * 1000,
     detectorState: {

@@ -20,6 +20,7 @@ export function createTransformHandler(
     scoreThreshold: config.scoreThreshold,
     featureThresholds: config.featureScoreThresholds,
     limits: config.featureLimits,
+    adaptive: { horizonMs: config.horizonMs },
   });
   const deps: TransformDeps = {
     config,

@@ -23,6 +23,8 @@ export interface TransformProps {
   modelPath: string;
   /** At most one save of an equipment's detector state this often. */
   detectorStateSaveSeconds: number;
+  /** A lasting change is the new normal after at most this long. */
+  detectorHorizonMinutes: number;
   scoreThreshold: number;
   /** `feature=threshold` pairs, comma-separated; empty for none. */
   featureScoreThresholds: string;
@@ -73,6 +75,7 @@ export class Transform extends Construct {
         ANOMALIES_STREAM: props.anomalies.streamName,
         ...(modelFile ? { MODEL_PATH: '/var/task/model.json' } : {}),
         DETECTOR_STATE_SAVE_SECONDS: String(props.detectorStateSaveSeconds),
+        DETECTOR_HORIZON_MINUTES: String(props.detectorHorizonMinutes),
         SCORE_THRESHOLD: String(props.scoreThreshold),
         FEATURE_SCORE_THRESHOLDS: props.featureScoreThresholds,
         FEATURE_LIMITS: props.featureLimits,

@@ -134,7 +134,8 @@ export function tailScore(tail: number): number {
   return score < 0 ? 0 : score > 1 ? 1 : score;
 }
 
-export const RED_SCORE = tailScore(RED_TAIL);
+/** The score of a mean surprise at or under its history's mean, the usual case. */
+const HALF_TAIL_SCORE = tailScore(0.5);
 const YELLOW_SCORE = tailScore(YELLOW_TAIL);
 
 /** One feature of one equipment: what it has learnt, updated reading by reading. */
@@ -189,12 +190,10 @@ export class AdaptiveFeature {
   /** Scores a reading, then learns from it when `learn` (a reading newer than the last one). */
   score(value: number, timestampMs: number, learn: boolean, out: AdaptiveScore): AdaptiveScore {
     const s = this.settings;
-    const dayBucket = Math.floor((timestampMs - Math.floor(timestampMs / DAY_MS) * DAY_MS) / DAILY_BUCKET_MS);
-    // Hours of the week from Thursday 1970-01-01 00:00 UTC: any fixed start serves a profile.
-    const weekMs = 7 * DAY_MS;
-    const weekBucket = Math.floor(
-      (timestampMs - Math.floor(timestampMs / weekMs) * weekMs) / WEEKLY_BUCKET_MS,
-    );
+    // Half-hours of the day, and hours of the week from Thursday 1970-01-01 00:00 UTC (any fixed start
+    // serves a profile).
+    const dayBucket = modulo(Math.floor(timestampMs / DAILY_BUCKET_MS), DAILY_BUCKETS);
+    const weekBucket = modulo(Math.floor(timestampMs / WEEKLY_BUCKET_MS), WEEKLY_BUCKETS);
     const dailyOffset = this.daily[dayBucket];
     const weeklyOffset = this.weekly[weekBucket];
     const first = this.count === 0;
@@ -244,7 +243,7 @@ export class AdaptiveFeature {
         this.historyVariance > HISTORY_VARIANCE_FLOOR ? this.historyVariance : HISTORY_VARIANCE_FLOOR,
       );
       const tail = mean > historyMean ? normalTail((mean - historyMean) / historyStd) : 0.5;
-      score = tailScore(tail);
+      score = tail === 0.5 ? HALF_TAIL_SCORE : tailScore(tail);
       if (tail <= RED_TAIL) {
         red = 1;
         if (this.red === 1) score = YELLOW_SCORE;
@@ -437,4 +436,10 @@ function profileRate(dtMs: number, bucketMs: number, cycles: number): number {
 function clamp(value: number, limit: number): number {
   if (!(limit > 0)) return value;
   return value > limit ? limit : value < -limit ? -limit : value;
+}
+
+/** `n mod m` in [0, m), for negative n too. */
+function modulo(n: number, m: number): number {
+  const r = n % m;
+  return r < 0 ? r + m : r;
 }

@@ -158,7 +158,7 @@ export function createStreamDetector(config: StreamDetectorConfig): StreamDetect
     high: 0,
     warmingUp: false,
   };
-  const trainedScore: TrainedScore = { levelScore: 0, spikeScore: 0, level: 0 };
+  const trainedScore: TrainedScore = { score: 0, byLevel: true, level: 0 };
 
   return {
     modelVersion,
@@ -192,10 +192,8 @@ export function createStreamDetector(config: StreamDetectorConfig): StreamDetect
           if (learn) regime.take(value, p.noiseStd, model);
           const t = scoreTrained(p, model, regime, value, trainedScore);
           deviations[f] = p.mean === 0 ? 0 : (t.level - p.mean) / Math.abs(p.mean);
-          const trainedMax = t.levelScore > t.spikeScore ? t.levelScore : t.spikeScore;
-          if (trainedMax >= thresholds[f] || trainedMax > featureScore) {
-            reason = t.levelScore >= t.spikeScore ? 1 : 2;
-          }
+          const trainedMax = t.score;
+          if (trainedMax >= thresholds[f] || trainedMax > featureScore) reason = t.byLevel ? 1 : 2;
           if (trainedMax > featureScore) featureScore = trainedMax;
         }
         const limit = limits[f];

@@ -227,10 +227,13 @@ const RECENT_SCALE = 30;
 
 /** What the trained half says of one feature's reading. */
 export interface TrainedScore {
-  /** How far the regime's level is out of the trained band, as a score in [0, 1]. */
-  levelScore: number;
-  /** How far the reading is from its regime's level, as a score in [0, 1]. */
-  spikeScore: number;
+  /**
+   * In [0, 1]: the higher of how far the regime's level is out of the trained band and how far the
+   * reading is from that level (a spike).
+   */
+  score: number;
+  /** The level's score is the higher (or they are equal): the reason is the level, not a spike. */
+  byLevel: boolean;
   level: number;
 }
 
@@ -278,8 +281,14 @@ export function scoreTrained(
       recentOutside,
     );
   }
-  out.levelScore = logistic(LOGISTIC_SLOPE * (outsideBand - margin));
-  out.spikeScore = logistic((Math.abs(value - level) / p.noiseStd - model.spikeZ) * 2);
+  // Both scores are logistic, so the higher one is the logistic of the higher argument: one exp, not
+  // two. Only where the level's score is 1 as well (it rounds to 1 from an argument of about 36) must
+  // it be computed too, to tell which one wins a tie as the two-score comparison did.
+  const levelArgument = LOGISTIC_SLOPE * (outsideBand - margin);
+  const spikeArgument = (Math.abs(value - level) / p.noiseStd - model.spikeZ) * 2;
+  out.score = logistic(levelArgument > spikeArgument ? levelArgument : spikeArgument);
+  out.byLevel =
+    levelArgument >= spikeArgument || (levelArgument > 30 && logistic(levelArgument) >= out.score);
   out.level = level;
   return out;
 }
