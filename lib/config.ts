@@ -76,6 +76,8 @@ const pipelineContextFields = z.object({
   rawBufferSizeMiB: int(1, 128).default(5),
   alertEmail: z.email().optional(),
   alertQuietPeriodSeconds: int(1, 86_400).default(60),
+  /** New-episode alerts the whole topic sends per minute; past it, one summary message (never a storm). */
+  alertBudgetPerMinute: int(1, 10_000).default(20),
   /** Equipment the dashboard draws a line for: `-c dashboardEquipment=101,102,103`, or an array in cdk.json. */
   dashboardEquipment: equipmentList.default([101, 102, 103]),
   /** Subscribe this address to the ops topic, which the CloudWatch alarms notify. */

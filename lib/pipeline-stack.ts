@@ -93,6 +93,7 @@ export class PipelineStack extends Stack {
       key,
       alertEmail: config.alertEmail,
       quietPeriod: Duration.seconds(config.alertQuietPeriodSeconds),
+      alertBudgetPerMinute: config.alertBudgetPerMinute,
       readingsTtlDays: config.readingsTtlDays,
       logRetention,
     });
@@ -133,7 +134,10 @@ export class PipelineStack extends Stack {
         'CSV objects under readings/, rejected readings under quarantine/',
       ],
       RawBucketName: [archive.bucket.bucketName, 'Raw records archived by Firehose under raw/'],
-      AlertsTopicArn: [alerts.topic.topicArn, 'One message per anomaly episode'],
+      AlertsTopicArn: [
+        alerts.topic.topicArn,
+        'One message per anomaly episode; past alertBudgetPerMinute, one summary a minute',
+      ],
       TransformFunctionName: [transform.consumer.function.functionName, 'Logs: its log group below'],
       TransformLogGroupName: [transform.consumer.logGroup.logGroupName, 'Structured logs of the transform'],
       TransformDeadLetterQueueUrl: [

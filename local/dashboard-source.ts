@@ -1,5 +1,6 @@
 import type { AlertSummary, DashboardSnapshot, DashboardSource } from '../dashboard/snapshot';
 import { TableSource } from '../dashboard/table-source';
+import { ALERT_KIND } from '../lambdas/shared/episodes';
 import type { Feature } from '../lambdas/shared/features';
 import { LOCAL_NAMES } from './names';
 import type { LocalPipeline } from './pipeline';
@@ -26,14 +27,18 @@ export class LocalPipelineSource implements DashboardSource {
   async snapshot(): Promise<DashboardSnapshot> {
     const snapshot = await this.table.snapshot();
     const { transform, alerter, services } = this.pipeline;
-    const alerts = services.sns.messages.map(toAlertSummary).reverse().slice(0, 20);
+    // The alert list is of episodes; a budget summary (many equipment at once) is counted apart.
+    const episodes = services.sns.messages.filter((m) => m.attributes.kind !== ALERT_KIND.budgetSummary);
+    const summaries = services.sns.messages.length - episodes.length;
+    const alerts = episodes.map(toAlertSummary).reverse().slice(0, 20);
     return {
       ...snapshot,
       alerts,
       counters: [
         { name: 'readings sent', value: this.progress.sent },
         { name: 'records transformed', value: transform.stats.recordsProcessed },
-        { name: 'alerts sent', value: services.sns.messages.length },
+        { name: 'alerts sent', value: episodes.length },
+        { name: 'alert summaries (budget reached)', value: summaries },
         {
           name: 'dead-lettered records',
           value: transform.stats.recordsDeadLettered + alerter.stats.recordsDeadLettered,

@@ -33,6 +33,8 @@ export interface LocalPipelineOptions {
   /** Wraps the transform handler: tests use it to inject faults. */
   wrapTransform?: (handler: KinesisBatchHandler) => KinesisBatchHandler;
   onAlert?: (message: PublishedMessage) => void;
+  /** Runs once the resources exist and before any consumer reads: what the stores hold untouched. */
+  beforeConsumers?: (clients: LocalClients) => Promise<void>;
   log?: (line: string) => void;
   handlerLogLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
 }
@@ -121,6 +123,7 @@ export class LocalPipeline {
         log,
       });
       pipeline = new LocalPipeline(services, clients, transform, alerter, archive, wrappedTransform);
+      await options.beforeConsumers?.(clients);
       await Promise.all([transform.start(), alerter.start(), archive.start()]);
       return pipeline;
     } catch (error) {

@@ -3,6 +3,7 @@ import { gunzip } from 'node:zlib';
 import { ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { paginateScan } from '@aws-sdk/lib-dynamodb';
+import { parse } from 'csv-parse/sync';
 import { objectPages } from '../cli/object-pages';
 import { parseAnomalyRecord } from '../lambdas/shared/anomaly-events';
 import { parseJsonLenient } from '../lambdas/shared/decode';
@@ -24,7 +25,7 @@ export interface StoredCounts {
   /** Rows in the CSV objects, duplicates included. */
   csvRows: number;
   csvObjects: number;
-  /** Entries in the quarantine objects. */
+  /** Readings the quarantine objects' entries stand for (a record's summary entry counts several). */
   quarantined: number;
   /** Readings in the DynamoDB documents. */
   dynamoReadings: number;
@@ -41,7 +42,7 @@ export interface StoredCounts {
 export async function readBackCounts(clients: LocalClients): Promise<StoredCounts> {
   const [csv, quarantined, dynamo, archive, anomalies, deadLettered] = await Promise.all([
     countCsv(clients),
-    countLines(clients, LOCAL_NAMES.processedBucket, QUARANTINE_PREFIX),
+    countQuarantined(clients),
     countDocuments(clients),
     countArchive(clients),
     countAnomalyEvents(clients),
@@ -68,35 +69,46 @@ async function countCsv(clients: LocalClients) {
   const ids = new Set<string>();
   let csvRows = 0;
   let csvObjects = 0;
-  for await (const { body } of objects(clients, LOCAL_NAMES.processedBucket, READINGS_PREFIX)) {
+  for await (const { key, body } of objects(clients, LOCAL_NAMES.processedBucket, READINGS_PREFIX)) {
     csvObjects++;
-    const lines = body
-      .toString('utf8')
-      .split('\n')
-      .filter((line) => line !== '');
-    const header = lines[0].split(',');
-    const [shard, sequence, index] = ['shard_id', 'sequence_number', 'reading_index'].map((c) =>
-      header.indexOf(c),
-    );
-    for (const line of lines.slice(1)) {
-      // These three columns never need quoting, and come before any column that might.
-      const cells = line.split(',');
-      ids.add(`${cells[shard]}/${cells[sequence]}/${cells[index]}`);
+    const [header, ...rows] = parseCsv(key, body);
+    if (!header) continue;
+    const [shard, sequence, index] = ['shard_id', 'sequence_number', 'reading_index'].map((name) => {
+      const column = header.indexOf(name);
+      if (column < 0) throw new Error(`CSV object ${key} has no ${name} column`);
+      return column;
+    });
+    for (const row of rows) {
+      ids.add(`${row[shard]}/${row[sequence]}/${row[index]}`);
       csvRows++;
     }
   }
   return { valid: ids.size, csvRows, csvObjects };
 }
 
-async function countLines(clients: LocalClients, bucket: string, prefix: string): Promise<number> {
-  let lines = 0;
-  for await (const { body } of objects(clients, bucket, prefix)) {
-    lines += body
-      .toString('utf8')
-      .split('\n')
-      .filter((line) => line !== '').length;
+/**
+ * RFC 4180 rows: a quoted cell (a partition key, a reason) may hold commas, quotes and line breaks,
+ * so neither rows nor cells can be found by splitting. A row of another width is an error, not a count.
+ */
+function parseCsv(key: string, body: Buffer): string[][] {
+  try {
+    return parse(body);
+  } catch (error) {
+    throw new Error(`CSV object ${key} is not valid CSV: ${(error as Error).message}`);
   }
-  return lines;
+}
+
+async function countQuarantined(clients: LocalClients): Promise<number> {
+  let readings = 0;
+  for await (const { body } of objects(clients, LOCAL_NAMES.processedBucket, QUARANTINE_PREFIX)) {
+    // JSON Lines: JSON escapes line breaks inside strings, so each line is one entry.
+    for (const line of body.toString('utf8').split('\n')) {
+      if (line === '') continue;
+      const entry = JSON.parse(line) as { readings?: number };
+      readings += entry.readings ?? 1;
+    }
+  }
+  return readings;
 }
 
 async function countDocuments(clients: LocalClients) {

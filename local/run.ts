@@ -42,15 +42,33 @@ export interface LocalRunReport extends StoredCounts {
   seed: number;
   rate: number;
   elapsedSeconds: number;
+  /**
+   * With --data-dir: what an earlier run left undone (records it put on the stream and was stopped,
+   * killed say, before processing, archiving or alerting on) added to the services when this run
+   * processed it, before sending. Not part of this run's counts above.
+   */
+  backlog?: Backlog;
   /** What does not add up; empty when nothing was lost or duplicated. */
   problems: string[];
+}
+
+export interface Backlog extends StoredCounts {
+  alerts: number;
 }
 
 export async function runLocal(options: LocalRunOptions): Promise<LocalRunReport | undefined> {
   const { out } = options;
   const bounded = options.count !== undefined || options.durationSeconds !== undefined;
+  // With --data-dir the services may hold earlier runs' data: this run reports what it added.
+  let storedAtStart: StoredCounts | undefined;
   const pipeline = await LocalPipeline.start({
     dataDir: options.dataDir,
+    beforeConsumers:
+      options.dataDir && bounded
+        ? async (clients) => {
+            storedAtStart = await readBackCounts(clients);
+          }
+        : undefined,
     inputShards: options.shards,
     handlerLogLevel: 'WARN',
     onAlert: (message) => out(`ALERT ${message.subject}`),
@@ -84,8 +102,21 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunReport
     );
     if (!options.quiet) ticker = setInterval(() => out(statusLine(pipeline, progress)), 5_000);
 
-    // With --data-dir the services may hold earlier runs' data: this run reports what it added.
-    const storedBefore = options.dataDir && bounded ? await readBackCounts(pipeline.clients) : undefined;
+    // An earlier run's backlog is processed first, so it neither counts as this run's nor hides a loss.
+    let storedBefore: StoredCounts | undefined;
+    let backlog: Backlog | undefined;
+    if (storedAtStart) {
+      await pipeline.drain();
+      storedBefore = await readBackCounts(pipeline.clients);
+      backlog = {
+        ...subtractCounts(storedBefore, storedAtStart),
+        alerts: pipeline.services.sns.messages.length,
+      };
+      if (backlogReadings(backlog) > 0)
+        out(
+          `Processed first ${backlogReadings(backlog)} readings an earlier run left on the stream (not counted as this run's).`,
+        );
+    }
     const startedMs = Date.now();
     const summary = await runSimulator({
       kinesis: pipeline.clients.kinesis,
@@ -122,12 +153,13 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunReport
       sent: summary.sent,
       malformedSent: summary.malformed,
       ...counts,
-      alerts: pipeline.services.sns.messages.length,
+      alerts: pipeline.services.sns.messages.length - (backlog?.alerts ?? 0),
       latencyMs: latency,
       readingsPerSec: processingSeconds > 0 ? Math.round(summary.sent / processingSeconds) : 0,
       seed: options.seed,
       rate: options.rate,
       elapsedSeconds: Math.round((Date.now() - startedMs) / 100) / 10,
+      backlog,
       problems: [],
     };
     report.problems = checkReport(report);
@@ -184,12 +216,27 @@ function statusLine(pipeline: LocalPipeline, progress: RunProgressCounters): str
   return `sent ${progress.sent} readings · transformed ${transform.stats.recordsProcessed} records · alerts ${services.sns.messages.length}`;
 }
 
+/** Readings an earlier run left that this one stored, in the lake or the quarantine, or archived. */
+function backlogReadings(backlog: Backlog): number {
+  return Math.max(backlog.valid + backlog.quarantined, backlog.archivedReadings, backlog.dynamoReadings);
+}
+
+function backlogLine(backlog: Backlog): string {
+  return (
+    `plus ${backlogReadings(backlog)} readings from before this run, processed now (an earlier run left them ` +
+    `on the stream): valid ${backlog.valid} · quarantined ${backlog.quarantined} · archived ` +
+    `${backlog.archivedReadings} · anomalies ${backlog.anomalies} · alerts ${backlog.alerts}` +
+    `${backlog.deadLettered ? ` · dead-lettered ${backlog.deadLettered}` : ''}; not counted in this run's figures`
+  );
+}
+
 function summaryLines(report: LocalRunReport): string {
   const lines = [
     `sent ${report.sent} (malformed ${report.malformedSent}) · valid ${report.valid} · quarantined ${report.quarantined}`,
     `CSV rows ${report.csvRows} · DynamoDB readings ${report.dynamoReadings} · archived ${report.archivedReadings}`,
     `anomalies ${report.anomalies} · alerts ${report.alerts} · dead-lettered ${report.deadLettered}`,
     `latency p50 ${report.latencyMs.p50} ms, p99 ${report.latencyMs.p99} ms · ${report.readingsPerSec} readings/s`,
+    ...(report.backlog && backlogReadings(report.backlog) > 0 ? [backlogLine(report.backlog)] : []),
     report.problems.length === 0
       ? 'Every reading accounted for.'
       : `PROBLEMS:\n  ${report.problems.join('\n  ')}`,

@@ -45,7 +45,7 @@ const command = new Command('score')
       const warmup = options.trainRows ?? DEFAULT_ADAPTIVE_SETTINGS.warmupReadings;
       const out = createWriteStream(options.out);
       out.write(
-        `${[options.key ?? 'stream', 'timestamp', 'score', 'is_anomaly', 'anomalous_features', 'reasons'].join(',')}\n`,
+        `${[options.key ?? 'stream', 'timestamp', 'score', 'is_anomaly', 'anomalous_features', 'reasons'].map(csvCell).join(',')}\n`,
       );
       let rows = 0;
       let flagged = 0;
@@ -62,15 +62,12 @@ const command = new Command('score')
         },
         (stream, i, result) => {
           const time = stream.timestampTexts?.[i] ?? String(i);
-          const cells = [
-            stream.key,
-            time,
-            result.score.toFixed(4),
-            String(result.isAnomaly),
-            result.anomalous.map((f) => dataset.features[f]).join('; '),
-            result.reasons.join('; '),
-          ];
-          out.write(`${cells.map(csvCell).join(',')}\n`);
+          // Key, time and lists are text, neutralised by csvCell; score and flag are written as they are.
+          const features = result.anomalous.map((f) => dataset.features[f]).join('; ');
+          out.write(
+            `${csvCell(stream.key)},${csvCell(time)},${result.score.toFixed(4)},${result.isAnomaly},` +
+              `${csvCell(features)},${csvCell(result.reasons.join('; '))}\n`,
+          );
           rows++;
           if (result.isAnomaly) flagged++;
         },

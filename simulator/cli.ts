@@ -422,7 +422,8 @@ function replaySummaryLine(summary: RunSummary, source: ReplaySource): string {
   return (
     `DONE: ${summary.sent} readings in ${summary.records} records (${summary.malformed} outside the pipeline's ` +
     `physical ranges) in ${(summary.elapsedMs / 1000).toFixed(1)} s, ${summary.readingsPerSecond} readings/s; ` +
-    `throttled ${summary.throttled} times; replayed ${basename(source.recording.file)}, timestamps sent = ` +
+    `throttled ${summary.throttled} times; ${undeliveredPart(summary)}` +
+    `replayed ${basename(source.recording.file)}, timestamps sent = ` +
     (shift === undefined ? 'when due' : `recorded ${formatShift(shift)}`)
   );
 }
@@ -459,8 +460,14 @@ function summaryLine(summary: RunSummary, seed: number): string {
   return (
     `DONE: ${summary.sent} readings in ${summary.records} records (${summary.malformed} malformed, ` +
     `${summary.anomalousReadings} anomalous) in ${(summary.elapsedMs / 1000).toFixed(1)} s, ` +
-    `${summary.readingsPerSecond} readings/s; throttled ${summary.throttled} times; seed ${seed}`
+    `${summary.readingsPerSecond} readings/s; throttled ${summary.throttled} times; ` +
+    `${undeliveredPart(summary)}seed ${seed}`
   );
+}
+
+/** After a send failure, the readings it left undelivered (the error itself is printed after the summary). */
+function undeliveredPart(summary: RunSummary): string {
+  return summary.undelivered > 0 ? `NOT DELIVERED: ${summary.undelivered} readings (error below); ` : '';
 }
 
 /** The first Ctrl-C (or SIGTERM from systemd) stops gracefully; a second one quits at once. */

@@ -122,6 +122,12 @@ export interface RunSummary {
   readingsPerSecond: number;
   /** How many times Kinesis throttled a call or entries of it. */
   throttled: number;
+  /**
+   * Readings not delivered when sending failed for good (entries Kinesis still refused after every retry,
+   * or a call that failed outright): those of the failed call and those queued behind it. 0 unless the
+   * run failed (SimulatorSendError).
+   */
+  undelivered: number;
 }
 
 /** Sending failed for good: what was delivered, and how much was not. */
@@ -240,7 +246,7 @@ async function runLoop<B extends SourceBurst>(
     await queue.flush();
   } catch (error) {
     const unsent = queue.unsentRecords.reduce((n, record) => n + record.readings, 0);
-    throw new SimulatorSendError(tally.summary(clock.now()), unsent, error as Error);
+    throw new SimulatorSendError(tally.summary(clock.now(), unsent), unsent, error as Error);
   }
   return tally.summary(clock.now());
 }
@@ -354,7 +360,7 @@ class RunTally {
     };
   }
 
-  summary(nowMs: number): RunSummary {
+  summary(nowMs: number, undelivered = 0): RunSummary {
     const { sent, records, malformed, anomalousReadings, throttled } = this;
     const elapsedMs = nowMs - this.startMs;
     return {
@@ -365,6 +371,7 @@ class RunTally {
       elapsedMs,
       readingsPerSecond: perSecond(sent, elapsedMs),
       throttled,
+      undelivered,
     };
   }
 }

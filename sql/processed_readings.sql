@@ -2,6 +2,8 @@
 -- s3://<processed bucket>/readings/dt=YYYY-MM-DD/hour=HH/<shard id>-<first sequence number>.csv
 -- Columns are in the order of the CSV header (lambdas/shared/processed-reading.ts READING_COLUMNS).
 -- Partition projection on dt and hour: no crawler and no ADD PARTITION needed.
+-- A text cell that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage
+-- return), or that starts with ', is stored with a ' before it; the views (readings.sql) drop it.
 -- ${PROCESSED_BUCKET} is replaced by the processed bucket's name.
 CREATE EXTERNAL TABLE IF NOT EXISTS processed_readings (
   stream STRING,

@@ -6,11 +6,22 @@
 -- Cost: the deduplication sees every copy, so a filter on dt or hour cannot reach the table through
 -- it: a query of this view reads the whole lake. For a few days of a large lake, filter
 -- processed_readings on dt first and deduplicate those rows, as the query_* reference queries do.
+-- Text as the producer sent it: the transform puts a ' before any text cell a spreadsheet would run as
+-- a formula (one starting with = + - @, a tab or a carriage return) or that starts with ' itself, so
+-- this view drops one leading ' from each text column.
 CREATE OR REPLACE VIEW "${DATABASE}".readings AS
 SELECT
-  stream, shard_id, partition_key, sequence_number, reading_index, arrival_time, "timestamp",
+  regexp_replace(stream, '^''', '') AS stream,
+  regexp_replace(shard_id, '^''', '') AS shard_id,
+  regexp_replace(partition_key, '^''', '') AS partition_key,
+  regexp_replace(sequence_number, '^''', '') AS sequence_number,
+  reading_index, arrival_time, "timestamp",
   equipment_id, vibration_amplitude, vibration_frequency, temperature, humidity,
-  anomaly_score, is_anomaly, anomalous_features, reasons, model_version, dt, hour
+  anomaly_score, is_anomaly,
+  regexp_replace(anomalous_features, '^''', '') AS anomalous_features,
+  regexp_replace(reasons, '^''', '') AS reasons,
+  regexp_replace(model_version, '^''', '') AS model_version,
+  dt, hour
 FROM (
   SELECT
     *,

@@ -10,17 +10,18 @@
 -- is complete while readings keep coming (unless a batch waited over an hour in the stream); when
 -- nothing arrived in those two hours, the view is empty. For an older period, query streamdata_view or
 -- processed_readings with a dt filter. The readings are deduplicated among those partitions
--- (filtering the readings view instead would read the whole lake, see readings.sql).
+-- (filtering the readings view instead would read the whole lake, see readings.sql), and their text
+-- columns given back as sent, without the ' that the CSV puts before formula-like text (readings.sql).
 CREATE OR REPLACE VIEW "${DATABASE}".streamdata_last3_view AS
 SELECT
   "STREAM", "KEY", "PARTITION", "OFFSET", "BATCH_TIMESTAMP", "TIMESTAMP", "EQUIPMENT_ID",
   "VIBRATION_AMPLITUDE", "VIBRATION_FREQUENCY", "TEMPERATURE", "HUMIDITY", "INFERENCE"
 FROM (
   SELECT
-    stream AS "STREAM",
-    partition_key AS "KEY",
-    shard_id AS "PARTITION",
-    concat(sequence_number, ':', CAST(reading_index AS VARCHAR)) AS "OFFSET",
+    regexp_replace(stream, '^''', '') AS "STREAM",
+    regexp_replace(partition_key, '^''', '') AS "KEY",
+    regexp_replace(shard_id, '^''', '') AS "PARTITION",
+    concat(regexp_replace(sequence_number, '^''', ''), ':', CAST(reading_index AS VARCHAR)) AS "OFFSET",
     CAST(from_iso8601_timestamp(arrival_time) AS TIMESTAMP) AS "BATCH_TIMESTAMP",
     CAST(from_iso8601_timestamp("timestamp") AS TIMESTAMP) AS "TIMESTAMP",
     equipment_id AS "EQUIPMENT_ID",

@@ -15,6 +15,7 @@ export function createAlerterHandler(
     config: loadAlerterConfig(env),
     ...clients,
     episodes: new Map(),
+    now: Date.now,
     ...observability,
   };
   return withObservability(

@@ -7,12 +7,29 @@ import {
   roundScore,
 } from './processed-reading';
 
-const NEEDS_QUOTES = /[",\r\n]/;
+const NEEDS_QUOTES = /[",]/;
+const LINE_BREAK = /[\r\n]/;
+const LINE_BREAKS = /[\r\n]/g;
 
-/** RFC 4180 cell: quoted when it holds a comma, quote or line break (numbers and booleans never do). */
+/**
+ * First characters that make a spreadsheet run a cell as a formula (OWASP, CSV injection), and `'`
+ * itself: so a reader gets any text cell back by dropping one leading `'`.
+ */
+const FORMULA_START = new Set(['=', '+', '-', '@', '\t', '\r', "'"]);
+
+/**
+ * RFC 4180 cell: quoted when it holds a comma or quote; line breaks become spaces. Text whose first character a
+ * spreadsheet would run (a partition key `=HYPERLINK(...)`, say) is neutralised as OWASP says: a `'`
+ * first, and quoted. The column decides, not the content: numbers (-3.5 too) and booleans are as
+ * they are.
+ */
 export function csvCell(value: string | number | boolean): string {
   if (typeof value === 'number') return numberText(value);
   if (typeof value !== 'string') return String(value);
+  // Athena's CSV reader takes every line break for the end of a row, quoted or not: a producer's
+  // partition key holding one would forge rows. A row stays one line; the documents keep the exact key.
+  if (LINE_BREAK.test(value)) value = value.replace(LINE_BREAKS, ' ');
+  if (FORMULA_START.has(value.charAt(0))) return `"'${value.replaceAll('"', '""')}"`;
   return NEEDS_QUOTES.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
 
@@ -22,7 +39,8 @@ export const CSV_HEADER = READING_COLUMNS.join(',');
  * The CSV lake's object of some scored readings: the header, then one line per reading, each
  * ending in \n, with the ReadingRow cells in READING_COLUMNS order (checked cell for cell against a
  * plain reference in the tests). The metadata cells are formatted once per record and a repeated
- * reason text is checked for quoting once: the transform writes every reading this way.
+ * reason text is checked for quoting once: the transform writes every reading this way. Text goes
+ * through csvCell; the times are ISO 8601 of years 2000 on (older readings are rejected): a digit first.
  */
 export function toCsv(readings: readonly ProcessedReading[]): string {
   let csv = `${CSV_HEADER}\n`;

@@ -11,6 +11,14 @@ export interface DecodeLimits {
 /** Kinesis's classic per-record limit. */
 export const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxRecordBytes: 1024 * 1024 };
 
+/**
+ * Nesting deeper than this rejects the record whole. A record of readings nests 2 levels (an array of
+ * objects); the limit leaves room for wrong readings to be told apart, and it bounds the depth of
+ * everything done to a decoded value afterwards (validation, measuring, writing the quarantine), which
+ * must never recurse on a depth the input chooses.
+ */
+export const MAX_JSON_DEPTH = 16;
+
 export type DecodedRecord = { ok: true; readings: unknown[] } | { ok: false; reason: string };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -32,6 +40,9 @@ export function decodeRecordData(
     return { ok: false, reason: 'record is not valid UTF-8 text' };
   }
   if (text.trim() === '') return { ok: false, reason: 'record is empty' };
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+    return { ok: false, reason: `record nests JSON more than ${MAX_JSON_DEPTH} levels deep` };
+  }
   let value: unknown;
   try {
     value = parseJsonLenient(text);
@@ -45,6 +56,26 @@ export function decodeRecordData(
   if (value !== null && typeof value === 'object') return { ok: true, readings: [value] };
   const kind = value === null ? 'null' : typeof value;
   return { ok: false, reason: `record is a JSON ${kind}, expected a reading object or an array of readings` };
+}
+
+/** Whether JSON text opens more than `limit` arrays and objects inside one another (strings skipped). */
+export function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  const length = text.length;
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      // A string: skip to its closing quote, over escaped characters.
+      for (i++; i < length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 92) i++;
+        else if (d === 34) break;
+      }
+    } else if (c === 91 || c === 123) {
+      if (++depth > limit) return true;
+    } else if (c === 93 || c === 125) depth--;
+  }
+  return false;
 }
 
 const SENTINEL = '\u0000non-finite:';

@@ -19,6 +19,11 @@ export interface EpisodeState {
   /** The alert that opened the episode, kept for dashboards. */
   subject?: string;
   severity?: Severity;
+  /**
+   * The topic's alert budget was spent when the episode started: it was counted into a summary message
+   * instead of sending its own. It is still the equipment's episode, so its next anomalies stay quiet.
+   */
+  alertSuppressed?: boolean;
 }
 
 export function advanceEpisode(
@@ -65,6 +70,9 @@ export function severityOf(score: number): Severity {
   return 'low';
 }
 
+/** The `kind` message attribute, for subscribers' filter policies. */
+export const ALERT_KIND = { episode: 'episode', budgetSummary: 'budget-summary' } as const;
+
 export interface Alert {
   subject: string;
   message: string;
@@ -102,5 +110,67 @@ export function alertFor(state: EpisodeState, event: AnomalyEvent, quietMs: numb
       severity,
       episode_id: state.episodeId,
     },
+  };
+}
+
+/** A budget summary lists at most this many equipment: enough to recognise a pattern, short enough to read. */
+export const SUMMARY_MAX_EQUIPMENT = 20;
+
+export interface BudgetSummary {
+  subject: string;
+  message: string;
+  attributes: {
+    /** New episodes of the minute past the budget so far, from every alerter environment. */
+    suppressed_count: number;
+    /** The first of them this summary saw, in stream order, at most SUMMARY_MAX_EQUIPMENT. */
+    equipment_ids: number[];
+    features: Feature[];
+    /** The highest severity among them, so a filter on severity still hears of a storm. */
+    severity: Severity;
+  };
+}
+
+const SEVERITY_RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2 };
+
+/**
+ * The one message of a minute whose new episodes went past the topic's alert budget: how many more
+ * equipment went anomalous, which ones (a bounded list), and where to look at all of them.
+ */
+export function budgetSummaryFor(input: {
+  /** The budget item's minute, `2026-11-23T19:47Z`. */
+  minute: string;
+  budgetPerMinute: number;
+  pastBudget: number;
+  /** The alerts held back, in stream order. */
+  suppressed: readonly Alert[];
+}): BudgetSummary {
+  const { minute, budgetPerMinute, suppressed } = input;
+  const count = Math.max(input.pastBudget, suppressed.length);
+  const equipmentIds = [...new Set(suppressed.map((alert) => alert.attributes.equipment_id))].slice(
+    0,
+    SUMMARY_MAX_EQUIPMENT,
+  );
+  const severity = suppressed
+    .map((alert) => alert.attributes.severity)
+    .reduce<Severity>((top, s) => (SEVERITY_RANK[s] > SEVERITY_RANK[top] ? s : top), 'low');
+  const features = sortFeatures(suppressed.flatMap((alert) => alert.attributes.features));
+  const from = minute.slice(11, 16);
+  const until = new Date(Date.parse(minute) + 60_000).toISOString().slice(11, 16);
+  const message = [
+    `More equipment went anomalous in the minute from ${from} UTC than the alert budget of ${budgetPerMinute} messages a minute: up to ${budgetPerMinute} were alerted one by one, and ${count} more new anomaly episodes (so far) are summed up here instead.`,
+    '',
+    `Equipment among them (the first ${equipmentIds.length}): ${equipmentIds.join(', ')}${count > equipmentIds.length ? ', ...' : ''}`,
+    `Highest severity: ${severity}. Features: ${features.map((f) => FEATURE_LABELS[f]).join(', ') || 'none'}.`,
+    '',
+    `Their episodes are recorded as usual, so they send nothing more while they last. Further new episodes until ${until} UTC are counted, not sent; the budget renews every minute.`,
+    'Where to look at every one of them:',
+    '  - the dashboard: npm run dashboard -- --target aws (or the one npm start prints), and the CloudWatch dashboard sensor-pipeline (alerts suppressed by the budget)',
+    '  - the readings of the last 3 minutes: npm run last3 -- --target aws (--equipment N for one)',
+    '  - the CSV lake: the Athena view streamdata_last3_view, or readings/ in the processed bucket',
+  ].join('\n');
+  return {
+    subject: `Alert budget reached: ${count} more equipment went anomalous at ${from} UTC`,
+    message,
+    attributes: { suppressed_count: count, equipment_ids: equipmentIds, features, severity },
   };
 }

@@ -44,4 +44,8 @@ export const EQUIPMENT_METRICS = {
 /** Per batch, dimension service=alerter. */
 export const ALERTER_METRICS = {
   alertsSent: 'AlertsSent',
+  /** New episodes past the topic's alert budget for their minute: recorded, but no message of their own. */
+  alertsSuppressed: 'AlertsSuppressed',
+  /** The one message per minute that sums up the episodes past the budget. */
+  budgetSummariesSent: 'AlertBudgetSummariesSent',
 } as const;

@@ -83,6 +83,10 @@ export function validateReading(
 ): ValidationResult {
   const fast = validWellFormedReading(value, arrivalMs, limits);
   if (fast) return { ok: true, reading: fast };
+  // Not an object at all: said at once (a record of half a million such values must stay cheap).
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { ok: false, reason: `reading must be a JSON object, got ${describe(value)}` };
+  }
   // Anything unusual goes through the schema, which says exactly what is wrong.
   const size = jsonSize(value);
   if (size > limits.maxReadingBytes) {

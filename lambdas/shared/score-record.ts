@@ -2,7 +2,7 @@ import type { KinesisStreamRecord } from 'aws-lambda';
 import { type DecodeLimits, decodeRecordData } from './decode';
 import type { Detector } from './detector';
 import type { ProcessedReading, RecordSource } from './processed-reading';
-import { type QuarantineEntry, quarantineEntry, rawRecordData } from './quarantine';
+import { type QuarantineEntry, quarantineEntry, RecordQuarantine, rawRecordData } from './quarantine';
 import { type Reading, type ValidationLimits, validateReading } from './reading';
 
 export type RecordLimits = DecodeLimits & ValidationLimits;
@@ -34,13 +34,13 @@ export function validateRecord(source: RecordSource, data: Uint8Array, limits: R
     };
   }
   const valid: ValidRecord['valid'] = [];
-  const quarantined: QuarantineEntry[] = [];
+  const quarantine = new RecordQuarantine(source);
   decoded.readings.forEach((value, index) => {
     const result = validateReading(value, source.arrivalMs, limits);
     if (result.ok) valid.push({ index, reading: result.reading });
-    else quarantined.push(quarantineEntry(source, index, result.reason, value, 'json'));
+    else quarantine.add(index, result.reason, value);
   });
-  return { valid, quarantined };
+  return { valid, quarantined: quarantine.finish(data) };
 }
 
 /** Scores a record's valid readings, in order, moving the detector's state. */

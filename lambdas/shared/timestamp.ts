@@ -41,7 +41,14 @@ export function parseTimestamp(value: unknown): TimestampResult {
   ) {
     return { ok: false, reason: `timestamp "${truncate(value)}" is not a real date and time` };
   }
-  return { ok: true, epochMs: local - zoneOffsetMs(zone) };
+  const offsetMs = zoneOffsetMs(zone);
+  if (offsetMs === undefined) {
+    return {
+      ok: false,
+      reason: `timestamp "${truncate(value)}" has an impossible time zone offset ${zone} (offsets run from -12:00 to +14:00, minutes 00 to 59)`,
+    };
+  }
+  return { ok: true, epochMs: local - offsetMs };
 }
 
 /**
@@ -102,13 +109,16 @@ function parseEpochMillis(value: number): TimestampResult {
   return { ok: true, epochMs: Math.trunc(value) };
 }
 
-function zoneOffsetMs(zone: string | undefined): number {
+/** The offset of a zone designator (Z, +hh, +hh:mm, +hhmm); undefined for one no place on Earth uses. */
+function zoneOffsetMs(zone: string | undefined): number | undefined {
   if (!zone || zone.toUpperCase() === 'Z') return 0;
   const sign = zone.startsWith('-') ? -1 : 1;
   const digits = zone.slice(1).replace(':', '');
   const hours = Number(digits.slice(0, 2));
   const minutes = digits.length > 2 ? Number(digits.slice(2, 4)) : 0;
-  return sign * (hours * 60 + minutes) * 60_000;
+  const offsetMinutes = sign * (hours * 60 + minutes);
+  if (minutes > 59 || offsetMinutes < -12 * 60 || offsetMinutes > 14 * 60) return undefined;
+  return offsetMinutes * 60_000;
 }
 
 /** Checks a parsed time against the plausible window: not before 2000, not beyond the clock skew. */

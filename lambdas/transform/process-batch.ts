@@ -24,7 +24,7 @@ import { EQUIPMENT_DIMENSION, EQUIPMENT_METRICS, TRANSFORM_METRICS } from '../sh
 import { windowContributions } from '../shared/minute-windows';
 import { quarantineObjectKey, readingsObjectKey } from '../shared/object-keys';
 import type { ProcessedReading, RecordSource } from '../shared/processed-reading';
-import { type QuarantineEntry, toJsonLines } from '../shared/quarantine';
+import { type QuarantineEntry, quarantinedReadings, toJsonLines } from '../shared/quarantine';
 import { recordSource, scoreValidRecord, validateRecord } from '../shared/score-record';
 import type { TransformConfig } from './config';
 
@@ -154,7 +154,7 @@ function recordBatchMetrics(
   saved: SaveOutcome,
 ): void {
   const rows = sum(written, (o) => o.processed.length);
-  const quarantined = sum(written, (o) => o.quarantined.length);
+  const quarantined = sum(written, (o) => quarantinedReadings(o.quarantined));
   const anomalies = sum(written, (o) => o.anomalies);
   deps.metrics.addMetric(TRANSFORM_METRICS.recordsProcessed, MetricUnit.Count, written.length);
   deps.metrics.addMetric(TRANSFORM_METRICS.recordsFailed, MetricUnit.Count, records - written.length);

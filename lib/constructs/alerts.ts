@@ -17,14 +17,21 @@ export interface AlertsProps {
   key: kms.IKey;
   alertEmail?: string;
   quietPeriod: Duration;
+  /** New-episode alerts per minute for the whole topic; past it, one summary message. */
+  alertBudgetPerMinute: number;
   readingsTtlDays: number;
   logRetention: logs.RetentionDays;
 }
 
-/** Partition key of the alerter's episode state in the table. */
-export const ALERTER_LEADING_KEYS = ['episode'];
+/** Partition key of the alerter's episode state in the table (lambdas/alerter/episode-store.ts). */
+export const ALERTER_EPISODE_LEADING_KEYS = ['episode'];
+/** Partition key of the alert budget's per-minute counters (lambdas/alerter/alert-budget.ts). */
+export const ALERTER_BUDGET_LEADING_KEYS = ['alert-budget'];
 
-/** The `alerts` topic and the alerter Lambda that publishes one message per anomaly episode. */
+/**
+ * The `alerts` topic and the alerter Lambda that publishes one message per anomaly episode, at most
+ * `alertBudgetPerMinute` a minute for the whole topic and then one summary.
+ */
 export class Alerts extends Construct {
   readonly topic: sns.Topic;
   readonly consumer: StreamConsumerFunction;
@@ -41,13 +48,14 @@ export class Alerts extends Construct {
 
     this.consumer = new StreamConsumerFunction(this, 'Consumer', {
       handlerFolder: 'alerter',
-      description: 'Anomaly events: one alert per anomaly episode per equipment',
+      description: 'Anomaly events: one alert per anomaly episode per equipment, within a per-minute budget',
       stream: props.anomalies,
       environment: {
         POWERTOOLS_SERVICE_NAME: ALERTER_SERVICE,
         ALERTS_TOPIC_ARN: this.topic.topicArn,
         READINGS_TABLE: props.table.tableName,
         QUIET_PERIOD_SECONDS: String(props.quietPeriod.toSeconds()),
+        ALERT_BUDGET_PER_MINUTE: String(props.alertBudgetPerMinute),
         READINGS_TTL_DAYS: String(props.readingsTtlDays),
       },
       batchSize: 100,
@@ -64,7 +72,15 @@ export class Alerts extends Construct {
       new iam.PolicyStatement({
         actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
         resources: [props.table.tableArn],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ALERTER_LEADING_KEYS } },
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ALERTER_EPISODE_LEADING_KEYS } },
+      }),
+    );
+    // The budget's counters only ever take an atomic ADD: no read or overwrite of them is needed.
+    this.consumer.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:UpdateItem'],
+        resources: [props.table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ALERTER_BUDGET_LEADING_KEYS } },
       }),
     );
   }

@@ -58,6 +58,7 @@ export const ALARM_NAMES = {
   deliveryFailures: 'archive-delivery-failures',
   deliveryFreshness: 'archive-delivery-freshness',
   quarantineRate: 'quarantine-rate',
+  inputWriteThrottling: 'input-write-throttling',
 } as const;
 export type AlarmKey = keyof typeof ALARM_NAMES;
 
@@ -195,6 +196,19 @@ export class Monitoring extends Construct {
         // No readings (no batches, or 0 / 0) is no rate at all, not a bad one.
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
+      // Producers retry throttled puts (the simulator with backoff, slowing down), so throttling shows
+      // nowhere else until records are late or lost: any throttled record is worth knowing of. Kinesis
+      // publishes the metric in provisioned and on-demand mode alike.
+      inputWriteThrottling: alarm('inputWriteThrottling', {
+        alarmDescription:
+          'Kinesis refused records put on the input stream for lack of write throughput (WriteProvisionedThroughputExceeded, sum over 5 minutes above 0): producers are retrying them, and may give up. Raise inputShardCount (or use streamMode=on-demand), or slow the producers; a single hot partition key also does this.',
+        metric: throttledPuts(props.input, ALARM_PERIOD),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        // Published only for periods with puts: none is no throttling.
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
     };
   }
 
@@ -239,11 +253,13 @@ export class Monitoring extends Construct {
         equipmentMetric(EQUIPMENT_METRICS.anomalies, equipmentId, `equipment ${equipmentId}`),
       ),
     );
-    const alertsSent = graph('Alerts sent (one per anomaly episode)', [
+    const alertsSent = graph('Alerts: one per anomaly episode, a summary past the per-minute budget', [
       alerterMetric(ALERTER_METRICS.alertsSent, 'alerts sent'),
+      alerterMetric(ALERTER_METRICS.alertsSuppressed, 'new episodes past the budget (no alert of their own)'),
+      alerterMetric(ALERTER_METRICS.budgetSummariesSent, 'budget summaries sent'),
     ]);
     const recordsIn = graph(
-      'Records in (Kinesis) and processed by the transform',
+      'Records in (Kinesis), throttled, and processed by the transform',
       [
         props.input.metricIncomingRecords({
           statistic: cloudwatch.Stats.SUM,
@@ -252,6 +268,7 @@ export class Monitoring extends Construct {
         }),
         transformMetric(TRANSFORM_METRICS.recordsProcessed, 'records processed'),
         transformMetric(TRANSFORM_METRICS.recordsFailed, 'records failed (retried)'),
+        throttledPuts(props.input, DASHBOARD_PERIOD, 'records throttled (put again by their producer)'),
       ],
       {
         right: [
@@ -404,6 +421,10 @@ function quarantineRate(period: Duration): cloudwatch.MathExpression {
     period,
   });
 }
+
+/** Records Kinesis refused on a stream for lack of write throughput (PutRecord and PutRecords), per period. */
+const throttledPuts = (stream: kinesis.IStream, period: Duration, label?: string) =>
+  stream.metricWriteProvisionedThroughputExceeded({ statistic: cloudwatch.Stats.SUM, period, label });
 
 /** How far behind its stream a consumer is: the Lambda IteratorAge of its event source mapping, in ms. */
 const iteratorAgeOf = (consumer: StreamConsumerFunction, label?: string) =>

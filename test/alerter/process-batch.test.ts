@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { type AlerterDeps, processAlerterBatch } from '../../lambdas/alerter/process-batch';
 import type { AnomalyEvent } from '../../lambdas/shared/anomaly-events';
@@ -11,6 +11,7 @@ import { kinesisEvent, sequenceNumber } from '../fixtures/kinesis-event';
 const ANOMALIES_ARN = 'arn:aws:kinesis:us-east-1:123456789012:stream/anomalies';
 const T0 = Date.UTC(2026, 10, 23, 19, 47, 0);
 const QUIET_MS = 60_000;
+const BUDGET = 20;
 
 function anomaly(equipmentId: number, timestampMs: number, deviation = 0.23): AnomalyEvent {
   return {
@@ -40,7 +41,13 @@ function anomaly(equipmentId: number, timestampMs: number, deviation = 0.23): An
 let sns: AwsClientStub<SNSClient>;
 let dynamo: AwsClientStub<DynamoDBDocumentClient>;
 let table: Map<string, Record<string, unknown>>;
-let published: { Subject?: string; MessageAttributes?: Record<string, { StringValue?: string }> }[];
+let published: {
+  Subject?: string;
+  Message?: string;
+  MessageAttributes?: Record<string, { StringValue?: string }>;
+}[];
+/** The alerter's wall clock, which the alert budget's minutes follow. */
+let nowMs: number;
 
 function deps(episodes = new Map()): AlerterDeps {
   return {
@@ -49,12 +56,14 @@ function deps(episodes = new Map()): AlerterDeps {
       stateTable: 'sensor-readings',
       quietMs: QUIET_MS,
       stateTtlSeconds: 86_400,
+      alertBudgetPerMinute: BUDGET,
     },
     sns: new SNSClient({}),
     documents: DynamoDBDocumentClient.from(new DynamoDBClient({})),
     logger: new Logger({ serviceName: 'alerter-test' }),
     metrics: new Metrics({ serviceName: 'alerter-test', namespace: 'Test' }),
     episodes,
+    now: () => nowMs,
   };
 }
 
@@ -68,11 +77,27 @@ const batch = (records: AnomalyEvent[][], firstSequence = 1) =>
     ANOMALIES_ARN,
   );
 
+/** One anomalies record per equipment, as the transform writes them: `count` equipment from `firstId`. */
+const storm = (firstId: number, count: number, timestampMs = T0) =>
+  batch(ids(firstId, count).map((equipmentId) => [anomaly(equipmentId, timestampMs)]));
+
+const ids = (firstId: number, count: number) => Array.from({ length: count }, (_, i) => firstId + i);
+
+const summariesOf = (messages: typeof published) =>
+  messages.filter((message) => message.MessageAttributes?.kind?.StringValue === 'budget-summary');
+
+/** The equipment of the episode alerts published, in order. */
+const alertedEquipment = () =>
+  published
+    .filter((message) => message.MessageAttributes?.kind?.StringValue === 'episode')
+    .map((message) => Number(message.MessageAttributes?.equipment_id.StringValue));
+
 beforeEach(() => {
   sns = mockClient(SNSClient);
   dynamo = mockClient(DynamoDBDocumentClient);
   table = new Map();
   published = [];
+  nowMs = T0 + 5_000;
   sns.on(PublishCommand).callsFake((input) => {
     published.push(input);
     return { MessageId: String(published.length) };
@@ -81,6 +106,16 @@ beforeEach(() => {
   dynamo.on(PutCommand).callsFake((input) => {
     table.set(`${input.Item.pk}|${input.Item.sk}`, input.Item);
     return {};
+  });
+  // `ADD #counter :amount SET expires_at = :expiresAt`, atomically as DynamoDB does it.
+  dynamo.on(UpdateCommand).callsFake((input) => {
+    const key = `${input.Key.pk}|${input.Key.sk}`;
+    const counter = input.ExpressionAttributeNames['#counter'];
+    const item = { ...table.get(key), ...input.Key } as Record<string, number>;
+    item[counter] = (item[counter] ?? 0) + input.ExpressionAttributeValues[':amount'];
+    item.expires_at = input.ExpressionAttributeValues[':expiresAt'];
+    table.set(key, item);
+    return { Attributes: { [counter]: item[counter], expires_at: item.expires_at } };
   });
 });
 afterEach(() => {
@@ -165,6 +200,96 @@ describe('alerter', () => {
     const retry = await processAlerterBatch(event, warm);
     expect(retry.batchItemFailures).toEqual([]);
     expect(published).toHaveLength(1);
+  });
+
+  test('a batch with 500 equipment going anomalous sends at most the budget of alerts and one summary naming the rest', async () => {
+    const response = await processAlerterBatch(storm(101, 500), deps());
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(published).toHaveLength(BUDGET + 1);
+    expect(alertedEquipment()).toEqual(ids(101, BUDGET));
+    const summaries = summariesOf(published);
+    expect(summaries).toHaveLength(1);
+    const [summary] = summaries;
+    expect(summary.Subject).toBe('Alert budget reached: 480 more equipment went anomalous at 19:47 UTC');
+    expect(summary.MessageAttributes).toMatchObject({
+      kind: { StringValue: 'budget-summary' },
+      suppressed_count: { StringValue: '480' },
+      equipment_ids: { StringValue: JSON.stringify(ids(121, 20)) },
+      severity: { StringValue: 'medium' },
+    });
+    expect(summary.Message).toContain(`Equipment among them (the first 20): ${ids(121, 20).join(', ')}, ...`);
+    expect(summary.Message).toContain('npm run last3');
+    expect(summary.Message).toContain('npm run dashboard');
+    expect(summary.Message).toContain('streamdata_last3_view');
+    expect(summary.Message).toContain('until 19:48 UTC');
+  });
+
+  test('equipment held back by the budget still have their episode recorded: they stay quiet while it lasts', async () => {
+    await processAlerterBatch(storm(101, 500), deps());
+    expect(table.get('episode|450')?.state).toMatchObject({ startedMs: T0, alertSuppressed: true });
+    expect(table.get('episode|101')?.state).not.toHaveProperty('alertSuppressed');
+    published = [];
+
+    // A minute later (a fresh budget), from a cold instance: the same episodes go on, nothing is new.
+    nowMs += 60_000;
+    await processAlerterBatch(storm(101, 500, T0 + 30_000), deps(new Map()));
+
+    expect(published).toEqual([]);
+  });
+
+  test('the budget holds across consecutive batches of a minute, and across cold-started instances', async () => {
+    await processAlerterBatch(storm(101, 15), deps());
+    expect(published).toHaveLength(15);
+
+    await processAlerterBatch(storm(201, 15), deps(new Map()));
+    expect(alertedEquipment()).toEqual([...ids(101, 15), ...ids(201, 5)]);
+    const [summary] = summariesOf(published);
+    expect(summary.MessageAttributes?.suppressed_count.StringValue).toBe('10');
+    expect(summary.MessageAttributes?.equipment_ids.StringValue).toBe(JSON.stringify(ids(206, 10)));
+
+    // The minute's one summary is sent: later storms of the minute are counted, not sent.
+    await processAlerterBatch(storm(301, 100), deps(new Map()));
+    expect(published).toHaveLength(BUDGET + 1);
+    expect(table.get('alert-budget|2026-11-23T19:47Z')).toMatchObject({ new_episodes: 130, summaries: 2 });
+  });
+
+  test('a new minute gets a fresh budget, and a summary of its own', async () => {
+    await processAlerterBatch(storm(101, 30), deps());
+    expect(published).toHaveLength(BUDGET + 1);
+
+    nowMs += 60_000;
+    await processAlerterBatch(storm(1001, 30), deps());
+
+    expect(published).toHaveLength(2 * (BUDGET + 1));
+    expect(alertedEquipment()).toEqual([...ids(101, BUDGET), ...ids(1001, BUDGET)]);
+    expect(summariesOf(published).map((summary) => summary.Subject)).toEqual([
+      'Alert budget reached: 10 more equipment went anomalous at 19:47 UTC',
+      'Alert budget reached: 10 more equipment went anomalous at 19:48 UTC',
+    ]);
+  });
+
+  test('the budget is shared by concurrent instances: each alert of the minute is granted once', async () => {
+    await Promise.all([
+      processAlerterBatch(storm(101, 50), deps(new Map())),
+      processAlerterBatch(storm(201, 50), deps(new Map())),
+    ]);
+
+    expect(alertedEquipment()).toHaveLength(BUDGET);
+    expect(summariesOf(published)).toHaveLength(1);
+  });
+
+  test('it counts alerts sent, held back by the budget and summaries sent in its metrics', async () => {
+    const warm = deps();
+    const addMetric = jest.spyOn(warm.metrics, 'addMetric');
+
+    await processAlerterBatch(storm(101, 25), warm);
+
+    expect(addMetric.mock.calls.map(([name, , value]) => [name, value])).toEqual([
+      ['AlertsSent', BUDGET],
+      ['AlertsSuppressed', 5],
+      ['AlertBudgetSummariesSent', 1],
+    ]);
   });
 
   test('a record that is not an anomalies array is reported failed, with the records after it', async () => {

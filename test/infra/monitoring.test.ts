@@ -50,6 +50,7 @@ function idsOf({ stack }: Synthesized) {
     alertsTopic: logicalIdAt(stack, 'Alerts/Topic'),
     dashboard: logicalIdAt(stack, 'Monitoring/Dashboard'),
     input: logicalIdAt(stack, 'Streams/Input'),
+    anomalies: logicalIdAt(stack, 'Streams/Anomalies'),
     deliveryStream: logicalIdAt(stack, 'RawArchive/DeliveryStream'),
     transformFunction: logicalIdAt(stack, 'Transform/Consumer/Function'),
     alerterFunction: logicalIdAt(stack, 'Alerts/Consumer/Function'),
@@ -364,6 +365,7 @@ describe('CloudWatch dashboard', () => {
     const expected = [
       `AWS/Kinesis IncomingRecords StreamName=${refPlaceholder(ids.input)}`,
       `AWS/Kinesis IncomingBytes StreamName=${refPlaceholder(ids.input)}`,
+      `AWS/Kinesis WriteProvisionedThroughputExceeded StreamName=${refPlaceholder(ids.input)}`,
       lambda('Duration', ids.transformFunction),
       lambda('Errors', ids.transformFunction),
       lambda('Throttles', ids.transformFunction),
@@ -485,6 +487,17 @@ describe('ops alarms', () => {
         TreatMissingData: 'notBreaching',
         MetricName: Match.absent(),
       },
+      inputWriteThrottling: {
+        Namespace: 'AWS/Kinesis',
+        MetricName: 'WriteProvisionedThroughputExceeded',
+        Dimensions: [{ Name: 'StreamName', Value: ref(v.input) }],
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        EvaluationPeriods: 1,
+        TreatMissingData: 'notBreaching',
+      },
     };
   };
 
@@ -513,6 +526,49 @@ describe('ops alarms', () => {
           },
         });
       }
+    },
+  );
+
+  test.each([
+    ['provisioned streams', {}],
+    ['streamMode=on-demand', { streamMode: 'on-demand' }],
+  ])(
+    'producers throttled: any record Kinesis refused on the input stream (WriteProvisionedThroughputExceeded, sum over 5 minutes) raises input-write-throttling, to the ops topic (%s)',
+    (_name, context) => {
+      const variant = synthPipeline(context);
+      const v = idsOf(variant);
+      const throttling = resourcesOfType(variant.json, 'AWS::CloudWatch::Alarm').filter(
+        ([, r]) => r.Properties.MetricName === 'WriteProvisionedThroughputExceeded',
+      );
+      expect(throttling.map(([id]) => id)).toEqual([v.alarms.inputWriteThrottling]);
+      const [, alarm] = throttling[0];
+      // The input stream's, where producers put readings; not the anomalies stream the transform writes.
+      expect(alarm.Properties).toMatchObject({
+        AlarmName: 'sensor-pipeline-input-write-throttling',
+        Namespace: 'AWS/Kinesis',
+        Dimensions: [{ Name: 'StreamName', Value: ref(v.input) }],
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        AlarmActions: [ref(v.opsTopic)],
+        OKActions: [ref(v.opsTopic)],
+      });
+      expect(JSON.stringify(alarm.Properties)).not.toContain(v.anomalies);
+      expect(alarm.Properties.AlarmDescription).toMatch(/inputShardCount/);
+      // On the dashboard: in the alarm status widget, and the throttled records beside the records in.
+      const dashboard = dashboardOf(variant.json, v);
+      const [alarmWidget] = dashboard.widgets.filter((w) => w.type === 'alarm');
+      expect(alarmWidget.properties.alarms).toContain(attPlaceholder(v.alarms.inputWriteThrottling, 'Arn'));
+      const graphs = dashboard.metricWidgets.filter((w) =>
+        w.metrics.some((m) => m.name === 'WriteProvisionedThroughputExceeded'),
+      );
+      expect(graphs).toHaveLength(1);
+      expect(graphs[0].metrics.map((m) => m.name)).toContain('IncomingRecords');
+      expect(graphs[0].metrics.find((m) => m.name === 'WriteProvisionedThroughputExceeded')).toMatchObject({
+        dimensions: { StreamName: refPlaceholder(v.input) },
+        options: { stat: 'Sum', period: 60 },
+      });
     },
   );
 

@@ -29,6 +29,7 @@ const OVERRIDES = {
   transformRetryAttempts: '7',
   transformMaxRecordAgeSeconds: '7200',
   alertQuietPeriodSeconds: '300',
+  alertBudgetPerMinute: '5',
   logRetentionDays: '30',
   dataExpirationDays: '30',
   alertEmail: 'ops@example.com',
@@ -255,7 +256,7 @@ describe('Lambda functions', () => {
     });
   });
 
-  test("the alerter's environment names the alerts topic and the quiet period, 60 s by default and alertQuietPeriodSeconds from context", () => {
+  test("the alerter's environment names the alerts topic, the quiet period (60 s) and the alert budget (20 a minute), or alertQuietPeriodSeconds and alertBudgetPerMinute from context", () => {
     expectResource(json, ids.alerterFunction, 'AWS::Lambda::Function', {
       Properties: {
         Environment: {
@@ -263,6 +264,7 @@ describe('Lambda functions', () => {
             ALERTS_TOPIC_ARN: ref(ids.topic),
             READINGS_TABLE: ref(ids.table),
             QUIET_PERIOD_SECONDS: '60',
+            ALERT_BUDGET_PER_MINUTE: '20',
           },
         },
       },
@@ -271,7 +273,13 @@ describe('Lambda functions', () => {
     const v = idsOf(variant);
     expectResource(variant.json, v.alerterFunction, 'AWS::Lambda::Function', {
       Properties: {
-        Environment: { Variables: { ALERTS_TOPIC_ARN: ref(v.topic), QUIET_PERIOD_SECONDS: '300' } },
+        Environment: {
+          Variables: {
+            ALERTS_TOPIC_ARN: ref(v.topic),
+            QUIET_PERIOD_SECONDS: '300',
+            ALERT_BUDGET_PER_MINUTE: '5',
+          },
+        },
       },
     });
   });
@@ -624,16 +632,28 @@ describe('IAM least privilege', () => {
     expect(transform?.Properties.Environment.Variables.DETECTOR_STATE_SAVE_SECONDS).toBe('10');
   });
 
-  test('the alerter may only GetItem/PutItem its episode items of the readings table', () => {
+  test('the alerter may only GetItem/PutItem its episode items and UpdateItem its alert-budget items of the readings table', () => {
     const dynamo = statementsOfRole(json, ids.alerterRole).filter((s) =>
       actionsOf(s).some((a) => a.startsWith('dynamodb:')),
     );
-    expect(dynamo).toHaveLength(1);
-    expect(actionsOf(dynamo[0]).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
-    expect(dynamo[0]).toMatchObject({
-      Resource: arnOf(ids.table),
-      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['episode'] } },
-    });
+    const grants = dynamo.map((statement) => ({
+      actions: actionsOf(statement).sort(),
+      resource: statement.Resource,
+      leadingKeys: statement.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'],
+    }));
+    expect(grants).toEqual(
+      expect.arrayContaining([
+        {
+          actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+          resource: arnOf(ids.table),
+          leadingKeys: ['episode'],
+        },
+        { actions: ['dynamodb:UpdateItem'], resource: arnOf(ids.table), leadingKeys: ['alert-budget'] },
+      ]),
+    );
+    expect(grants).toHaveLength(2);
+    for (const statement of dynamo)
+      expect(Object.keys(statement.Condition)).toEqual(['ForAllValues:StringLike']);
   });
 
   test('every S3 grant of the transform is a put restricted to readings/* or quarantine/* of the processed bucket', () => {
@@ -652,6 +672,66 @@ describe('IAM least privilege', () => {
     }
     expect([...new Set(prefixes)].sort()).toEqual(['/quarantine/*', '/readings/*']);
   });
+
+  test.each([
+    ['default context', {}],
+    ['retainData=true', RETAINED_DATA],
+  ])(
+    'Firehose may only deliver to the raw archive (the documented S3 actions, under raw/ and raw-errors/), never delete from it (%s)',
+    (_name, context) => {
+      const variant = synthPipeline(context);
+      const v = idsOf(variant);
+      const stream = variant.json.Resources[v.deliveryStream].Properties;
+      const roleOf = (arn: Json) => {
+        expect(arn).toEqual(arnOf(expect.any(String)));
+        return arn['Fn::GetAtt'][0] as string;
+      };
+      const deliveryRole = roleOf(stream.ExtendedS3DestinationConfiguration.RoleARN);
+      const sourceRole = roleOf(stream.KinesisStreamSourceConfiguration.RoleARN);
+      // Every role Firehose can assume in the stack, not only the two the stream names.
+      const firehoseRoles = resourcesOfType(variant.json, 'AWS::IAM::Role')
+        .filter(([, r]) =>
+          JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('firehose.amazonaws.com'),
+        )
+        .map(([id]) => id);
+      expect(firehoseRoles.sort()).toEqual([deliveryRole, sourceRole].sort());
+
+      const s3Statements = firehoseRoles
+        .flatMap((role) => statementsOfRole(variant.json, role))
+        .filter((s) => actionsOf(s).some((a) => a === '*' || a.toLowerCase().startsWith('s3:')));
+      const s3Actions = s3Statements.flatMap(actionsOf);
+      expect(
+        s3Actions.filter((a) => a.includes('*') || /^s3:(Delete|Put(Bucket|Lifecycle))/i.test(a)),
+      ).toEqual([]);
+      expect(s3Statements.filter((s) => s.NotAction !== undefined || s.Effect !== 'Allow')).toEqual([]);
+      // The list of the Firehose developer guide for an S3 destination, and nothing else.
+      expect([...new Set(s3Actions)].sort()).toEqual([
+        's3:AbortMultipartUpload',
+        's3:GetBucketLocation',
+        's3:GetObject',
+        's3:ListBucket',
+        's3:ListBucketMultipartUploads',
+        's3:PutObject',
+      ]);
+      const bucket = arnOf(v.rawBucket);
+      const underBucket = (suffix: string) => ({ 'Fn::Join': ['', [bucket, suffix]] });
+      for (const statement of s3Statements) {
+        const objectLevel = actionsOf(statement).some((a) => /Object|MultipartUpload$/.test(a));
+        expect(asArray(statement.Resource)).toEqual(
+          objectLevel ? [underBucket('/raw/*'), underBucket('/raw-errors/*')] : [bucket],
+        );
+      }
+      // The prefixes granted are those the stream writes to.
+      expect(stream.ExtendedS3DestinationConfiguration.Prefix).toMatch(/^raw\//);
+      expect(stream.ExtendedS3DestinationConfiguration.ErrorOutputPrefix).toMatch(/^raw-errors\//);
+      // Firehose checks its role when the stream is created: the grants must exist before it.
+      const policies = resourcesOfType(variant.json, 'AWS::IAM::Policy')
+        .filter(([, p]) => asArray<Json>(p.Properties.Roles).some((r) => r.Ref === deliveryRole))
+        .map(([id]) => id);
+      expect(policies).toHaveLength(1);
+      expect(variant.json.Resources[v.deliveryStream].DependsOn).toEqual(expect.arrayContaining(policies));
+    },
+  );
 
   test('neither pipeline function role carries the AWSLambdaBasicExecutionRole managed policy', () => {
     for (const [functionId, roleId] of [

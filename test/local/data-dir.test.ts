@@ -1,9 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { localClients } from '../../local/clients';
+import { LOCAL_NAMES } from '../../local/names';
 import { LocalPipeline } from '../../local/pipeline';
 import { readBackCounts } from '../../local/read-back';
-import { runLocal } from '../../local/run';
+import { type LocalRunOptions, runLocal } from '../../local/run';
+import { startLocalServices } from '../../local/services';
+import { runSimulator } from '../../simulator/run';
 import { sendLabSteps } from '../fixtures/lab-sender';
 
 describe('local pipeline with --data-dir', () => {
@@ -39,20 +43,23 @@ describe('local pipeline with --data-dir', () => {
     }
   });
 
+  const runOptions = (overrides: Partial<LocalRunOptions> = {}): LocalRunOptions => ({
+    count: 3_000,
+    rate: 10_000,
+    badRatio: 0,
+    dashboard: false,
+    port: 0,
+    quiet: true,
+    out: () => {},
+    signal: new AbortController().signal,
+    dataDir: dir,
+    seed: 1,
+    ...overrides,
+  });
+
   test('npm start --count on a data dir reports what this run added', async () => {
-    const options = {
-      count: 3_000,
-      rate: 10_000,
-      badRatio: 0,
-      dashboard: false,
-      port: 0,
-      quiet: true,
-      out: () => {},
-      signal: new AbortController().signal,
-      dataDir: dir,
-    };
-    await runLocal({ ...options, seed: 1 });
-    const second = await runLocal({ ...options, seed: 2 });
+    await runLocal(runOptions({ seed: 1 }));
+    const second = await runLocal(runOptions({ seed: 2 }));
 
     expect(second).toMatchObject({
       sent: 3_000,
@@ -62,5 +69,42 @@ describe('local pipeline with --data-dir', () => {
       archivedReadings: 3_000,
       problems: [],
     });
+  });
+
+  test('after a crash, npm start --count processes the backlog first and reports only what it sent', async () => {
+    await runLocal(runOptions({ count: 2_000, seed: 1 }));
+    // A run killed after sending 1,000 readings that none of its consumers had read: they wait on the stream.
+    const crashed = await startLocalServices({ dataDir: dir });
+    try {
+      await runSimulator({
+        kinesis: localClients(crashed).kinesis,
+        streamName: LOCAL_NAMES.inputStream,
+        seed: 2,
+        rate: 10_000,
+        count: 1_000,
+      });
+    } finally {
+      await crashed.close();
+    }
+
+    const lines: string[] = [];
+    const report = await runLocal(runOptions({ count: 3_000, seed: 3, out: (line) => lines.push(line) }));
+
+    expect(report).toMatchObject({
+      sent: 3_000,
+      valid: 3_000,
+      csvRows: 3_000,
+      dynamoReadings: 3_000,
+      archivedReadings: 3_000,
+      problems: [],
+      backlog: {
+        valid: 1_000,
+        csvRows: 1_000,
+        dynamoReadings: 1_000,
+        archivedReadings: 1_000,
+        quarantined: 0,
+      },
+    });
+    expect(lines.join('\n')).toContain('plus 1000 readings from before this run, processed now');
   });
 });

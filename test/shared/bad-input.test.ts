@@ -1,3 +1,4 @@
+import { DETAILED_READINGS, quarantinedReadings, toJsonLines } from '../../lambdas/shared/quarantine';
 import { scoreRecord } from '../../lambdas/shared/score-record';
 import {
   ARRIVAL_MS,
@@ -7,6 +8,7 @@ import {
   LIMITS,
   rawReading,
   SOURCE,
+  seededRandom,
   toReadingRow,
 } from './fixtures';
 
@@ -25,6 +27,12 @@ function oversizeRecord(): Uint8Array {
 }
 
 const OVERSIZE_RECORD = oversizeRecord();
+/** The 4 KB poison pill: about 2,200 arrays inside one another, which a recursive measure overflows on. */
+const DEEP_RECORD = `${'['.repeat(2_200)}0${']'.repeat(2_200)}`;
+/** A reading whose one value nests 17 levels: the record is one level more. */
+const DEEP_READING = JSON.stringify([
+  rawReading({ vibration_amplitude: JSON.parse(`${'['.repeat(17)}1${']'.repeat(17)}`) }),
+]);
 const OVERSIZE_READING = rawReading({ note: 'x'.repeat(1_100) });
 const OVERSIZE_READING_BYTES = Buffer.byteLength(JSON.stringify(OVERSIZE_READING));
 const INVALID_UTF8 = Uint8Array.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0xff, 0xfe, 0x7d]);
@@ -92,6 +100,20 @@ describe('scoreRecord quarantines a bad record as a whole, with the raw data kep
       reason: /^record is not valid UTF-8 text$/,
       encoding: 'base64',
       raw: Buffer.from(INVALID_UTF8).toString('base64'),
+    },
+    {
+      name: 'a record nested 2,200 levels deep (a 4 KB poison pill)',
+      data: encode(DEEP_RECORD),
+      reason: /^record nests JSON more than 16 levels deep$/,
+      encoding: 'text',
+      raw: DEEP_RECORD,
+    },
+    {
+      name: 'a reading whose value nests 17 levels',
+      data: encode(DEEP_READING),
+      reason: /^record nests JSON more than 16 levels deep$/,
+      encoding: 'text',
+      raw: DEEP_READING,
     },
     {
       name: 'a record over 1 MiB',
@@ -231,6 +253,13 @@ describe('scoreRecord quarantines a bad reading with its position and reason', (
       new RegExp(`^reading is ${OVERSIZE_READING_BYTES} bytes as JSON, over the 1024-byte limit$`),
     ),
     single('an unknown extra field', rawReading({ location: 'bay 3' }), /^unknown field "location"$/),
+    ...['+24:00', '+99:00', '+05:99', '-13:00', '+14:30', '-1230'].map((offset) =>
+      single(
+        `a timestamp with the impossible time zone offset ${offset}`,
+        rawReading({ timestamp: `2026-11-23T19:47:09${offset}` }),
+        new RegExp(`has an impossible time zone offset \\${offset} \\(offsets run from -12:00 to \\+14:00`),
+      ),
+    ),
     {
       name: 'an array in an array record',
       record: JSON.stringify([rawReading(), [101, 250, 1000, 60, 30]]),
@@ -349,5 +378,95 @@ describe('scoreRecord accepts the documented timestamp formats', () => {
         values: { vibration_amplitude: 250, vibration_frequency: 1000, temperature: 60, humidity: 30 },
       },
     });
+  });
+});
+
+describe('a record of many bad readings costs about its own size, never more', () => {
+  /** About 1 MiB of zeros: half a million readings, none of them an object. */
+  const zeros = encode(`[${new Array(520_000).fill('0').join(',')}]`);
+
+  it('quarantines the first readings one by one and the rest in one summary that keeps the record', () => {
+    const result = scoreRecord(SOURCE, zeros, freshDetector(), LIMITS);
+    expect(result.processed).toEqual([]);
+    expect(result.quarantined).toHaveLength(DETAILED_READINGS + 1);
+    expect(result.quarantined.slice(0, DETAILED_READINGS).map((e) => [e.reading_index, e.data])).toEqual(
+      Array.from({ length: DETAILED_READINGS }, (_, i) => [i, 0]),
+    );
+    const summary = result.quarantined[DETAILED_READINGS];
+    expect(summary).toMatchObject({
+      reading_index: null,
+      readings: 520_000 - DETAILED_READINGS,
+      reasons: { 'reading must be a JSON object, got number 0': 520_000 - DETAILED_READINGS },
+      data_encoding: 'text',
+      data: Buffer.from(zeros).toString('utf8'),
+    });
+    expect(quarantinedReadings(result.quarantined)).toBe(520_000);
+    // What is written to S3: the record once, plus a few hundred bytes per detailed reading.
+    const written = Buffer.byteLength(toJsonLines(result.quarantined));
+    expect(written).toBeLessThan(zeros.byteLength + 10_000);
+  });
+
+  it('counts at most 20 distinct reasons apart, the rest as other reasons', () => {
+    const readings = Array.from({ length: 1_000 }, (_, i) => rawReading({ humidity: 101 + i }));
+    const { quarantined } = scoreRecord(SOURCE, encodeJson(readings), freshDetector(), LIMITS);
+    const summary = quarantined[quarantined.length - 1];
+    expect(Object.keys(summary.reasons ?? {})).toHaveLength(21);
+    expect(summary.reasons?.['(other reasons)']).toBe(1_000 - DETAILED_READINGS - 20);
+    expect(quarantinedReadings(quarantined)).toBe(1_000);
+  });
+
+  it('keeps a record of a few bad readings as before: one entry each, no summary', () => {
+    const record = [rawReading(), rawReading({ humidity: 140 }), 7];
+    const { quarantined } = scoreRecord(SOURCE, encodeJson(record), freshDetector(), LIMITS);
+    expect(quarantined.map((e) => [e.reading_index, e.readings])).toEqual([
+      [1, 1],
+      [2, 1],
+    ]);
+  });
+});
+
+describe('every byte sequence ends as readings or quarantine entries, never as an exception', () => {
+  const random = seededRandom(12);
+  const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)];
+  /** A random JSON value: nested arrays and objects (sometimes very deep), odd numbers, strings. */
+  function randomValue(depth: number): unknown {
+    const kind = depth > 40 ? 0 : Math.floor(random() * 6);
+    if (kind === 0) return pick([0, -1, 1e308, -0.5, 'x', '', null, true, '2026-11-23T19:47:09+24:00']);
+    if (kind === 1) return Array.from({ length: Math.floor(random() * 4) }, () => randomValue(depth + 1));
+    if (kind === 2)
+      return rawReading({ [pick(['temperature', 'humidity', 'timestamp', 'x'])]: randomValue(depth + 1) });
+    if (kind === 3) return { [pick(['a', 'timestamp', '__proto__', 'constructor'])]: randomValue(depth + 1) };
+    if (kind === 4) return rawReading();
+    return pick(['NaN', 'Infinity', '"\u0000"', '[', '{"a":']);
+  }
+
+  it('on 2,000 random records: each reading is scored or quarantined, and the quarantine can be written', () => {
+    for (let i = 0; i < 2_000; i++) {
+      const value = randomValue(0);
+      let bytes: Uint8Array;
+      if (i % 5 === 0)
+        bytes = Uint8Array.from({ length: Math.floor(random() * 64) }, () => Math.floor(random() * 256));
+      else if (i % 7 === 0)
+        bytes = encode(`${'['.repeat(2_000 + i)}${JSON.stringify(value) ?? 0}${']'.repeat(2_000 + i)}`);
+      else bytes = encode(JSON.stringify(value) ?? 'undefined');
+      let result: ReturnType<typeof scoreRecord> | undefined;
+      expect(() => {
+        result = scoreRecord(SOURCE, bytes, freshDetector(), LIMITS);
+        toJsonLines(result.quarantined);
+      }).not.toThrow();
+      if (!result) throw new Error('no result');
+      const decoded = (() => {
+        try {
+          return JSON.parse(Buffer.from(bytes).toString('utf8'));
+        } catch {
+          return undefined;
+        }
+      })();
+      if (Array.isArray(decoded) && decoded.length > 0 && result.quarantined[0]?.reading_index !== null) {
+        expect(result.processed.length + quarantinedReadings(result.quarantined)).toBe(decoded.length);
+      } else {
+        expect(result.processed.length + quarantinedReadings(result.quarantined)).toBeGreaterThanOrEqual(1);
+      }
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { decodeRecordData } from '../../lambdas/shared/decode';
 import type { RecordSource } from '../../lambdas/shared/processed-reading';
+import { DETAILED_READINGS } from '../../lambdas/shared/quarantine';
 import { validateReading } from '../../lambdas/shared/reading';
 import { scoreRecord } from '../../lambdas/shared/score-record';
 import {
@@ -79,12 +80,28 @@ describe('malformed readings (--bad-ratio)', () => {
         LIMITS,
       );
       expect(processed).toHaveLength(burst.readings - burst.malformed.length);
-      expect(quarantined.map((entry) => entry.reading_index)).toEqual(burst.malformed.map((m) => m.index));
-      quarantined.forEach((entry, i) => {
-        const { kind } = burst.malformed[i];
+      // The first malformed readings one entry each, the rest counted by reason in one summary.
+      const detailed = quarantined.filter((entry) => entry.reading_index !== null);
+      const expected = burst.malformed.slice(0, DETAILED_READINGS);
+      expect(detailed.map((entry) => entry.reading_index)).toEqual(expected.map((m) => m.index));
+      detailed.forEach((entry, i) => {
+        const { kind } = expected[i];
         seen.add(kind);
         expect(entry.reason).toMatch(REASONS[kind]);
       });
+      const rest = burst.malformed.slice(DETAILED_READINGS);
+      const summary = quarantined.find((entry) => entry.reading_index === null);
+      expect(summary?.readings ?? 0).toBe(rest.length);
+      // Each reason counted apart names a kind; past 20 distinct reasons they are counted together.
+      let counted = 0;
+      for (const [reason, count] of Object.entries(summary?.reasons ?? {})) {
+        counted += count;
+        if (reason === '(other reasons)') continue;
+        const kind = MALFORMED_KINDS.find((k) => REASONS[k].test(reason));
+        expect([reason, kind]).toEqual([reason, expect.any(String)]);
+        seen.add(kind as MalformedKind);
+      }
+      expect(counted).toBe(rest.length);
     }
     expect([...seen].sort()).toEqual([...MALFORMED_KINDS].sort());
   });

@@ -93,9 +93,10 @@ export async function athenaInDuckDb(options: {
     .join(', ');
   const empty = (table: string, columns: string) =>
     connection.run(`CREATE TABLE ${table} (${columns}, dt VARCHAR, hour VARCHAR)`);
+  // The dialect the transform writes (RFC 4180: a quote in a quoted cell is doubled), not sniffed per file.
   if (options.processed?.size)
     await connection.run(
-      `CREATE TABLE processed_readings AS SELECT * FROM read_csv('${dir}/processed/readings/**/*.csv', header = true, columns = {${csvColumns}}, ${partitions})`,
+      `CREATE TABLE processed_readings AS SELECT * FROM read_csv('${dir}/processed/readings/**/*.csv', header = true, delim = ',', quote = '"', escape = '"', columns = {${csvColumns}}, ${partitions})`,
     );
   else
     await empty(

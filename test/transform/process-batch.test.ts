@@ -142,6 +142,30 @@ describe('transform batch', () => {
     });
   });
 
+  test('four 1 MiB records of half a million bad values each: the batch succeeds, the quarantine holds each record once', async () => {
+    const zeros = Buffer.from(`[${new Array(520_000).fill('0').join(',')}]`);
+    const records = [1, 2, 3, 4].map((n) => ({
+      sequenceNumber: sequenceNumber(n),
+      data: Uint8Array.from(zeros),
+    }));
+    records.push({ sequenceNumber: sequenceNumber(5), data: Buffer.from(JSON.stringify(labBurst(101, 3))) });
+    const response = await processTransformBatch(kinesisEvent(records), harness.deps);
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(csvRows()).toHaveLength(3);
+    const body = harness.objects.get(quarantineKey(sequenceNumber(1))) as string;
+    expect(Buffer.byteLength(body)).toBeLessThan(4 * zeros.byteLength + 100_000);
+    const entries = body
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    const summaries = entries.filter((e) => e.readings > 1);
+    expect(summaries.map((e) => [e.sequence_number, e.readings])).toEqual(
+      [1, 2, 3, 4].map((n) => [sequenceNumber(n), 520_000 - 10]),
+    );
+    expect(entries.reduce((n, e) => n + e.readings, 0)).toBe(4 * 520_000);
+  });
+
   test('anomalous readings are put on the anomalies stream, grouped per equipment, keyed by equipment id', async () => {
     // Some context first: the detector judges a reading against its equipment's recent level.
     const calm = Array.from({ length: 30 }, (_, i) => labReading(101, ARRIVAL_MS - 100 + i));
