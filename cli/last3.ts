@@ -9,6 +9,7 @@ import {
 import { queryMinuteAggregates } from '../lambdas/shared/aws/minute-aggregates';
 import { FEATURES } from '../lambdas/shared/features';
 import type { MinuteAggregate } from '../lambdas/shared/minute-windows';
+import { compareIds } from '../lambdas/shared/minute-windows';
 import type { ReadingRow } from '../lambdas/shared/processed-reading';
 import { type DynamoTarget, documentClientFor, resolveTableTarget, type Target } from './targets';
 
@@ -132,10 +133,10 @@ export function formatJson(
 const TABLE_COLUMNS: [string, (row: ReadingRow) => string][] = [
   ['TIMESTAMP', (r) => r.timestamp],
   ['EQUIPMENT', (r) => String(r.equipment_id)],
-  ['AMPLITUDE', (r) => r.vibration_amplitude.toFixed(2)],
-  ['FREQUENCY', (r) => r.vibration_frequency.toFixed(2)],
-  ['TEMPERATURE', (r) => r.temperature.toFixed(2)],
-  ['HUMIDITY', (r) => r.humidity.toFixed(2)],
+  ['AMPLITUDE', (r) => (r.vibration_amplitude as number).toFixed(2)],
+  ['FREQUENCY', (r) => (r.vibration_frequency as number).toFixed(2)],
+  ['TEMPERATURE', (r) => (r.temperature as number).toFixed(2)],
+  ['HUMIDITY', (r) => (r.humidity as number).toFixed(2)],
   ['SCORE', (r) => r.anomaly_score.toFixed(3)],
   ['ANOMALY', (r) => (r.is_anomaly ? 'yes' : '')],
   ['REASONS', (r) => r.reasons],
@@ -160,7 +161,7 @@ export function formatTable(
       .join('  ')
       .trimEnd(),
   );
-  const equipment = [...new Set(result.rows.map((r) => r.equipment_id))].sort((a, b) => a - b).join(', ');
+  const equipment = [...new Set(result.rows.map((r) => r.equipment_id))].sort(compareIds).join(', ');
   const anomalies = result.rows.filter((r) => r.is_anomaly).length;
   const summary =
     `${result.rows.length} readings of equipment ${equipment} between ${window} (relative to ${options.relativeTo}), ` +

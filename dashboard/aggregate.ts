@@ -40,10 +40,11 @@ export function toSnapshot(input: SnapshotInput): DashboardSnapshot {
   const timeOf = isoTimeParser();
   const byEquipment = new Map<number, EquipmentAccumulator>();
   for (const row of input.rows) {
-    let equipment = byEquipment.get(row.equipment_id);
+    const id = row.equipment_id as number;
+    let equipment = byEquipment.get(id);
     if (!equipment) {
-      equipment = newEquipment(row.equipment_id);
-      byEquipment.set(row.equipment_id, equipment);
+      equipment = newEquipment(id);
+      byEquipment.set(id, equipment);
     }
     addReading(equipment, row, timeOf(row.timestamp), binMs);
   }
@@ -93,7 +94,7 @@ function addReading(equipment: EquipmentAccumulator, row: ReadingRow, t: number,
     equipment.bins.set(binStart, bin);
   }
   bin.count++;
-  for (let i = 0; i < FEATURES.length; i++) bin.sums[i] += row[FEATURES[i]];
+  for (let i = 0; i < FEATURES.length; i++) bin.sums[i] += row[FEATURES[i]] as number;
   if (row.anomaly_score > bin.maxScore) bin.maxScore = row.anomaly_score;
   equipment.readings++;
   if (!row.is_anomaly) return;
@@ -159,7 +160,7 @@ function toSeries(equipment: EquipmentAccumulator): EquipmentSeries {
       })),
     anomalousReadings: newest(equipment.anomalous).map(({ t, row }) => ({
       t,
-      values: featureRecord((i) => row[FEATURES[i]]),
+      values: featureRecord((i) => row[FEATURES[i]] as number),
       score: row.anomaly_score,
       features: parseFeatures(row.anomalous_features),
       reasons: row.reasons,

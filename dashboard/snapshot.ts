@@ -1,4 +1,4 @@
-import type { Feature } from '../lambdas/shared/features';
+import type { EquipmentId } from '../lambdas/shared/reading';
 
 /**
  * What the dashboard page shows, as its server sends it (GET /api/snapshot): per equipment the four
@@ -22,38 +22,38 @@ export interface DashboardSnapshot {
 }
 
 export interface EquipmentSeries {
-  equipmentId: number;
+  equipmentId: EquipmentId;
   readings: number;
   anomalies: number;
   /** One entry per time bin: bin start (epoch ms) and the mean of each feature in the bin. */
-  bins: { t: number; count: number; anomalies: number; maxScore: number; means: Record<Feature, number> }[];
+  bins: { t: number; count: number; anomalies: number; maxScore: number; means: Record<string, number> }[];
   /** The newest anomalous readings (at most a few hundred), for marking points. */
   anomalousReadings: {
     t: number;
-    values: Record<Feature, number>;
+    values: Record<string, number>;
     score: number;
-    features: Feature[];
+    features: string[];
     reasons: string;
   }[];
 }
 
 export interface MinuteSummary {
   minuteMs: number;
-  equipmentId: number;
+  equipmentId: EquipmentId;
   count: number;
   late: number;
   anomalies: number;
   /** Mean of each feature over the on-time readings; null when there were none. */
-  means: Record<Feature, number | null>;
+  means: Record<string, number | null>;
 }
 
 export interface AlertSummary {
   /** Event time of the episode's first anomaly, epoch ms. */
   startedMs: number;
-  equipmentId: number;
+  equipmentId: EquipmentId;
   subject: string;
   severity: 'low' | 'medium' | 'high';
-  features: Feature[];
+  features: string[];
   episodeId: string;
 }
 

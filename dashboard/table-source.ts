@@ -6,6 +6,7 @@ import { type EpisodeState, severityOf } from '../lambdas/shared/episodes';
 import { FEATURE_LABELS, FEATURES } from '../lambdas/shared/features';
 import type { MinuteAggregate } from '../lambdas/shared/minute-windows';
 import type { ReadingRow } from '../lambdas/shared/processed-reading';
+import type { EquipmentId } from '../lambdas/shared/reading';
 import { toSnapshot } from './aggregate';
 import type { AlertSummary, DashboardSnapshot, DashboardSource, MinuteSummary } from './snapshot';
 
@@ -130,7 +131,7 @@ export function windowCounters(
   window: DashboardSnapshot['window'],
 ): DashboardSnapshot['counters'] {
   let anomalous = 0;
-  const equipment = new Set<number>();
+  const equipment = new Set<EquipmentId>();
   for (const row of rows) {
     if (row.is_anomaly) anomalous++;
     equipment.add(row.equipment_id);

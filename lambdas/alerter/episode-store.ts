@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { EpisodeState } from '../shared/episodes';
+import type { EquipmentId } from '../shared/reading';
 
 /** Items holding each equipment's current anomaly episode, so a cold start does not alert twice. */
 export const EPISODE_PK = 'episode';
@@ -7,7 +8,7 @@ export const EPISODE_PK = 'episode';
 export async function loadEpisode(
   client: DynamoDBDocumentClient,
   tableName: string,
-  equipmentId: number,
+  equipmentId: EquipmentId,
 ): Promise<EpisodeState | undefined> {
   const result = await client.send(
     new GetCommand({

@@ -20,6 +20,7 @@ import {
   SUMMARY_MAX_EQUIPMENT,
 } from '../shared/episodes';
 import { ALERTER_METRICS } from '../shared/metrics-catalog';
+import type { EquipmentId } from '../shared/reading';
 import { type AlertReservation, claimSummary, reserveAlerts } from './alert-budget';
 import type { AlerterConfig } from './config';
 import { loadEpisode, saveEpisode } from './episode-store';
@@ -31,7 +32,7 @@ export interface AlerterDeps {
   logger: Logger;
   metrics: Metrics;
   /** Episode state by equipment, kept while the Lambda instance is warm. */
-  episodes: Map<number, EpisodeState>;
+  episodes: Map<EquipmentId, EpisodeState>;
   /** Wall-clock time, which the alert budget's minutes follow. */
   now: () => number;
 }
@@ -95,7 +96,7 @@ export async function processAlerterBatch(
 async function processRecord(record: KinesisStreamRecord, deps: AlerterDeps): Promise<RecordOutcome> {
   const { config } = deps;
   const events = parseAnomalyRecord(Buffer.from(record.kinesis.data, 'base64'));
-  const touched = new Map<number, EpisodeState>();
+  const touched = new Map<EquipmentId, EpisodeState>();
   const alerts: Alert[] = [];
   for (const anomaly of events) {
     const equipmentId = anomaly.equipment_id;
@@ -134,7 +135,10 @@ async function processRecord(record: KinesisStreamRecord, deps: AlerterDeps): Pr
         Message: alert.message,
         MessageAttributes: {
           kind: { DataType: 'String', StringValue: ALERT_KIND.episode },
-          equipment_id: { DataType: 'Number', StringValue: String(alert.attributes.equipment_id) },
+          equipment_id: {
+            DataType: typeof alert.attributes.equipment_id === 'number' ? 'Number' : 'String',
+            StringValue: String(alert.attributes.equipment_id),
+          },
           features: { DataType: 'String.Array', StringValue: JSON.stringify(alert.attributes.features) },
           severity: { DataType: 'String', StringValue: alert.attributes.severity },
           episode_id: { DataType: 'String', StringValue: alert.attributes.episode_id },

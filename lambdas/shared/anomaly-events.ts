@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { FEATURES, type Feature } from './features';
 import { type ProcessedReading, roundScore } from './processed-reading';
+import type { EquipmentId } from './reading';
 
 /**
  * Events on the `anomalies` stream: one per anomalous reading. They travel as JSON arrays, one Kinesis
@@ -9,20 +9,16 @@ import { type ProcessedReading, roundScore } from './processed-reading';
  * alerter sees each equipment's events in order. `event_id` is stable across retries.
  */
 
-const featureEnum = z.enum(FEATURES);
-const featureValues = z.object(
-  Object.fromEntries(FEATURES.map((f) => [f, z.number()])) as Record<Feature, z.ZodNumber>,
-);
-
 export const anomalyEventSchema = z.object({
   event_id: z.string(),
-  equipment_id: z.number().int(),
+  equipment_id: z.union([z.number().int(), z.string()]),
   timestamp: z.string(),
   timestamp_ms: z.number(),
   score: z.number().min(0).max(1),
-  anomalous_features: z.array(featureEnum).min(1),
+  anomalous_features: z.array(z.string()).min(1),
   reasons: z.array(z.string()),
-  values: featureValues,
+  /** By feature of the reading schema; null for an optional feature the reading left out. */
+  values: z.record(z.string(), z.number().nullable()),
   model_version: z.string(),
   source: z.object({
     stream: z.string(),
@@ -44,7 +40,12 @@ export function toAnomalyEvent(processed: ProcessedReading): AnomalyEvent {
     score: roundScore(processed.score),
     anomalous_features: processed.anomalousFeatures,
     reasons: processed.reasons,
-    values: reading.values,
+    values: Object.fromEntries(
+      Object.entries(reading.values).map(([feature, value]) => [
+        feature,
+        !Number.isNaN(value) ? value : null,
+      ]),
+    ),
     model_version: processed.modelVersion,
     source: {
       stream: source.stream,
@@ -68,7 +69,7 @@ export function toAnomalyRecords(
   events: readonly AnomalyEvent[],
   maxBytes = MAX_ANOMALY_RECORD_BYTES,
 ): StreamEntry[] {
-  const byEquipment = new Map<number, string[]>();
+  const byEquipment = new Map<EquipmentId, string[]>();
   for (const event of events) {
     const list = byEquipment.get(event.equipment_id) ?? [];
     list.push(JSON.stringify(event));

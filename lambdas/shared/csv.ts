@@ -4,8 +4,10 @@ import {
   type ProcessedReading,
   READING_COLUMNS,
   type RecordSource,
+  readingColumns,
   roundScore,
 } from './processed-reading';
+import { LAB_SCHEMA, type ReadingSchema } from './reading-schema';
 
 const NEEDS_QUOTES = /[",]/;
 const LINE_BREAK = /[\r\n]/;
@@ -35,6 +37,11 @@ export function csvCell(value: string | number | boolean): string {
 
 export const CSV_HEADER = READING_COLUMNS.join(',');
 
+/** A feature's cell: its number, or empty for an optional feature the reading left out. */
+function featureCell(value: number): string {
+  return !Number.isNaN(value) ? numberText(value) : '';
+}
+
 /**
  * The CSV lake's object of some scored readings: the header, then one line per reading, each
  * ending in \n, with the ReadingRow cells in READING_COLUMNS order (checked cell for cell against a
@@ -42,8 +49,10 @@ export const CSV_HEADER = READING_COLUMNS.join(',');
  * reason text is checked for quoting once: the transform writes every reading this way. Text goes
  * through csvCell; the times are ISO 8601 of years 2000 on (older readings are rejected): a digit first.
  */
-export function toCsv(readings: readonly ProcessedReading[]): string {
-  let csv = `${CSV_HEADER}\n`;
+export function toCsv(readings: readonly ProcessedReading[], schema: ReadingSchema = LAB_SCHEMA): string {
+  const features = schema.featureNames;
+  const optional = schema.features.some((f) => f.optional);
+  let csv = `${schema.isLab ? CSV_HEADER : readingColumns(schema).join(',')}\n`;
   let source: RecordSource | undefined;
   let sourceCells = '';
   let arrivalCell = '';
@@ -72,10 +81,14 @@ export function toCsv(readings: readonly ProcessedReading[]): string {
       }
       flagCells = `true,${csvCell(processed.anomalousFeatures.join(LIST_SEPARATOR))},${reasonsCell}`;
     }
+    let valueCells = '';
+    if (optional)
+      for (let f = 0; f < features.length; f++) valueCells += `${featureCell(values[features[f]])},`;
+    else for (let f = 0; f < features.length; f++) valueCells += `${numberText(values[features[f]])},`;
+    const equipment = reading.equipmentId;
     csv +=
-      `${sourceCells},${processed.index},${arrivalCell},${isoTime(reading.timestampMs)},${reading.equipmentId},` +
-      `${numberText(values.vibration_amplitude)},${numberText(values.vibration_frequency)},` +
-      `${numberText(values.temperature)},${numberText(values.humidity)},` +
+      `${sourceCells},${processed.index},${arrivalCell},${isoTime(reading.timestampMs)},` +
+      `${typeof equipment === 'number' ? equipment : csvCell(equipment)},${valueCells}` +
       `${numberText(roundScore(processed.score))},${flagCells},${modelCell}\n`;
   }
   return csv;

@@ -6,6 +6,8 @@ import {
   type RecordSource,
   roundScore,
 } from './processed-reading';
+import type { EquipmentId } from './reading';
+import { LAB_SCHEMA, type ReadingSchema } from './reading-schema';
 
 /**
  * The DynamoDB documents. A Kinesis record's readings go into one document (a few when they span
@@ -29,10 +31,16 @@ export const DOCUMENT_COLUMNS = [
   'anomaly_mask',
 ] as const;
 
+/** A document's columns for a reading schema: its features between the index and offset, and the score. */
+export function documentColumns(schema: ReadingSchema): string[] {
+  return ['reading_index', 'offset_ms', ...schema.featureNames, 'anomaly_score', 'anomaly_mask'];
+}
+const NOT_FEATURE_COLUMNS = new Set(['reading_index', 'offset_ms', 'anomaly_score', 'anomaly_mask']);
+
 export interface ReadingDocument {
   pk: string;
   sk: string;
-  equipment_id: number;
+  equipment_id: EquipmentId;
   stream: string;
   shard_id: string;
   partition_key: string;
@@ -45,8 +53,11 @@ export interface ReadingDocument {
   count: number;
   anomalies: number;
   model_version: string;
+  /** The reading schema's `name@version`, for any schema but the lab's (whose documents are as they were). */
+  schema?: string;
   columns: string[];
-  readings: number[][];
+  /** A feature an optional reading left out is null. */
+  readings: (number | null)[][];
   /** Reasons of the anomalous readings: each distinct reason, with the indexes of the readings it explains. */
   reasons: Record<string, number[]>;
   expires_at: number;
@@ -75,7 +86,7 @@ export function readingsPartitionKey(epochMs: number): string {
   return `${READINGS_PK_PREFIX}${minuteBucket(epochMs)}`;
 }
 
-export function equipmentSortKeyPrefix(equipmentId: number): string {
+export function equipmentSortKeyPrefix(equipmentId: EquipmentId): string {
   return `${equipmentId}#`;
 }
 
@@ -84,11 +95,13 @@ export function buildDocuments(
   source: RecordSource,
   readings: readonly ProcessedReading[],
   options: DocumentOptions = DEFAULT_DOCUMENT_OPTIONS,
+  schema: ReadingSchema = LAB_SCHEMA,
 ): ReadingDocument[] {
+  const rowBytes = schema.featureNames.length * (MAX_NUMBER_CHARS + 1) + 40;
   // Grouped by equipment and minute; a record's readings are mostly one run of the same group.
   const groups = new Map<string, ProcessedReading[]>();
   let current: ProcessedReading[] | undefined;
-  let currentEquipment = Number.NaN;
+  let currentEquipment: EquipmentId = Number.NaN;
   let currentMinute = Number.NaN;
   for (const processed of readings) {
     const { equipmentId, timestampMs } = processed.reading;
@@ -110,15 +123,15 @@ export function buildDocuments(
     let start = 0;
     let chunkBytes = DOCUMENT_OVERHEAD_BYTES;
     for (let i = 0; i < group.length; i++) {
-      const bytes = estimateReadingBytes(group[i]);
+      const bytes = estimateReadingBytes(group[i], rowBytes);
       if (i > start && chunkBytes + bytes > options.maxDocumentBytes) {
-        documents.push(toDocument(source, group, start, i, documents.length, options));
+        documents.push(toDocument(source, group, start, i, documents.length, options, schema));
         start = i;
         chunkBytes = DOCUMENT_OVERHEAD_BYTES;
       }
       chunkBytes += bytes;
     }
-    documents.push(toDocument(source, group, start, group.length, documents.length, options));
+    documents.push(toDocument(source, group, start, group.length, documents.length, options, schema));
   }
   return documents;
 }
@@ -130,13 +143,12 @@ export function buildDocuments(
  * the shape rather than each value's text keeps this off the transform's hot path.
  */
 const MAX_NUMBER_CHARS = 24;
-const ROW_BYTES = FEATURES.length * (MAX_NUMBER_CHARS + 1) + 40;
 
-function estimateReadingBytes(processed: ProcessedReading): number {
-  if (!processed.isAnomaly) return ROW_BYTES;
+function estimateReadingBytes(processed: ProcessedReading, rowBytes: number): number {
+  if (!processed.isAnomaly) return rowBytes;
   let reasonBytes = 10;
   for (const reason of processed.reasons) reasonBytes += reason.length + LIST_SEPARATOR.length;
-  return ROW_BYTES + reasonBytes;
+  return rowBytes + reasonBytes;
 }
 
 /** The document of readings `group[start..end)`. */
@@ -147,7 +159,10 @@ function toDocument(
   end: number,
   part: number,
   options: DocumentOptions,
+  schema: ReadingSchema,
 ): ReadingDocument {
+  const features = schema.featureNames;
+  const width = features.length + 4;
   const first = group[start].reading;
   const equipmentId = first.equipmentId;
   let firstMs = first.timestampMs;
@@ -160,7 +175,7 @@ function toDocument(
   // Anomalous readings of a burst share a few reasons: each text is stored once, with its readings.
   const reasons: Record<string, number[]> = {};
   let anomalies = 0;
-  const rows: number[][] = new Array(end - start);
+  const rows: (number | null)[][] = new Array(end - start);
   for (let i = start; i < end; i++) {
     const processed = group[i];
     if (processed.isAnomaly) {
@@ -170,16 +185,16 @@ function toDocument(
       else reasons[reason] = [processed.index];
     }
     const { values, timestampMs } = processed.reading;
-    rows[i - start] = [
-      processed.index,
-      timestampMs - firstMs,
-      values.vibration_amplitude,
-      values.vibration_frequency,
-      values.temperature,
-      values.humidity,
-      roundScore(processed.score),
-      featuresToMask(processed.anomalousFeatures),
-    ];
+    const row: (number | null)[] = new Array(width);
+    row[0] = processed.index;
+    row[1] = timestampMs - firstMs;
+    for (let f = 0; f < features.length; f++) {
+      const value = values[features[f]];
+      row[f + 2] = Number.isNaN(value) ? null : value;
+    }
+    row[width - 2] = roundScore(processed.score);
+    row[width - 1] = featuresToMask(processed.anomalousFeatures, features);
+    rows[i - start] = row;
   }
   return {
     pk: readingsPartitionKey(firstMs),
@@ -196,7 +211,8 @@ function toDocument(
     count: end - start,
     anomalies,
     model_version: group[start].modelVersion,
-    columns: [...DOCUMENT_COLUMNS],
+    ...(schema.isLab ? {} : { schema: schema.id }),
+    columns: schema.isLab ? [...DOCUMENT_COLUMNS] : documentColumns(schema),
     readings: rows,
     reasons,
     expires_at: Math.floor(source.arrivalMs / 1000) + options.ttlSeconds,
@@ -210,20 +226,24 @@ export function flattenDocument(document: ReadingDocument): ReadingRow[] {
     if (index < 0) throw new Error(`document ${document.pk}/${document.sk} has no column ${name}`);
     return index;
   };
+  const features = document.columns.filter((name) => !NOT_FEATURE_COLUMNS.has(name));
   const at = {
     index: column('reading_index'),
     offset: column('offset_ms'),
     score: column('anomaly_score'),
     mask: column('anomaly_mask'),
-    features: FEATURES.map(column),
+    features: features.map(column),
   };
   const arrivalTime = new Date(document.arrival_ms).toISOString();
   const reasonOf = new Map<number, string>();
   for (const [reason, indexes] of Object.entries(document.reasons))
     for (const index of indexes) reasonOf.set(index, reason);
-  return document.readings.map((row) => {
+  return document.readings.map((cells) => {
+    const row = cells as number[];
     const mask = row[at.mask];
-    const values = Object.fromEntries(FEATURES.map((feature, i) => [feature, row[at.features[i]]]));
+    const values = Object.fromEntries(
+      features.map((feature, i) => [feature, row[at.features[i]] ?? Number.NaN]),
+    );
     return {
       stream: document.stream,
       shard_id: document.shard_id,
@@ -233,10 +253,10 @@ export function flattenDocument(document: ReadingDocument): ReadingRow[] {
       arrival_time: arrivalTime,
       timestamp: new Date(document.first_ms + row[at.offset]).toISOString(),
       equipment_id: document.equipment_id,
-      ...(values as Record<(typeof FEATURES)[number], number>),
+      ...values,
       anomaly_score: row[at.score],
       is_anomaly: mask !== 0,
-      anomalous_features: maskToFeatures(mask).join(LIST_SEPARATOR),
+      anomalous_features: maskToFeatures(mask, features).join(LIST_SEPARATOR),
       reasons: reasonOf.get(row[at.index]) ?? '',
       model_version: document.model_version,
     };

@@ -1,5 +1,6 @@
 import type { AnomalyEvent } from './anomaly-events';
-import { FEATURE_LABELS, FEATURES, type Feature } from './features';
+import { FEATURE_LABELS, FEATURES } from './features';
+import type { EquipmentId } from './reading';
 
 /**
  * Anomaly episodes, per equipment, in event time: an episode starts at an anomalous reading that comes
@@ -9,13 +10,13 @@ import { FEATURE_LABELS, FEATURES, type Feature } from './features';
  */
 
 export interface EpisodeState {
-  equipmentId: number;
+  equipmentId: EquipmentId;
   episodeId: string;
   startedMs: number;
   lastAnomalyMs: number;
   anomalyCount: number;
   peakScore: number;
-  features: Feature[];
+  features: string[];
   /** The alert that opened the episode, kept for dashboards. */
   subject?: string;
   severity?: Severity;
@@ -58,8 +59,16 @@ export function advanceEpisode(
   };
 }
 
-function sortFeatures(features: readonly Feature[]): Feature[] {
-  return FEATURES.filter((feature) => features.includes(feature));
+/** The lab's features in the lab's order, then any other schema's features in the order they came. */
+function sortFeatures(features: readonly string[]): string[] {
+  const lab: readonly string[] = FEATURES;
+  const others = [...new Set(features.filter((feature) => !lab.includes(feature)))];
+  return [...lab.filter((feature) => features.includes(feature)), ...others];
+}
+
+/** A feature's label in alerts: the lab's, or the name with spaces (the reasons carry a schema's labels). */
+function labelOf(feature: string): string {
+  return FEATURE_LABELS[feature] ?? feature.replaceAll('_', ' ');
 }
 
 export type Severity = 'low' | 'medium' | 'high';
@@ -76,7 +85,7 @@ export const ALERT_KIND = { episode: 'episode', budgetSummary: 'budget-summary' 
 export interface Alert {
   subject: string;
   message: string;
-  attributes: { equipment_id: number; features: Feature[]; severity: Severity; episode_id: string };
+  attributes: { equipment_id: EquipmentId; features: string[]; severity: Severity; episode_id: string };
 }
 
 /** SNS subjects are limited to 100 characters. */
@@ -86,10 +95,12 @@ const MAX_SUBJECT = 100;
 export function alertFor(state: EpisodeState, event: AnomalyEvent, quietMs: number): Alert {
   const severity = severityOf(event.score);
   const headline =
-    event.reasons[0] ?? `${event.anomalous_features.map((f) => FEATURE_LABELS[f]).join(', ')} anomalous`;
+    event.reasons[0] ?? `${event.anomalous_features.map((f) => labelOf(f)).join(', ')} anomalous`;
   let subject = `Anomaly on equipment ${event.equipment_id}: ${headline}`;
   if (subject.length > MAX_SUBJECT) subject = `${subject.slice(0, MAX_SUBJECT - 3)}...`;
-  const values = FEATURES.map((feature) => `  ${FEATURE_LABELS[feature]}: ${event.values[feature]}`);
+  const values = Object.entries(event.values).map(
+    ([feature, value]) => `  ${labelOf(feature)}: ${value ?? '(not sent)'}`,
+  );
   const message = [
     `Equipment ${event.equipment_id} started an anomaly episode at ${event.timestamp}.`,
     '',
@@ -123,8 +134,8 @@ export interface BudgetSummary {
     /** New episodes of the minute past the budget so far, from every alerter environment. */
     suppressed_count: number;
     /** The first of them this summary saw, in stream order, at most SUMMARY_MAX_EQUIPMENT. */
-    equipment_ids: number[];
-    features: Feature[];
+    equipment_ids: EquipmentId[];
+    features: string[];
     /** The highest severity among them, so a filter on severity still hears of a storm. */
     severity: Severity;
   };
@@ -160,7 +171,7 @@ export function budgetSummaryFor(input: {
     `More equipment went anomalous in the minute from ${from} UTC than the alert budget of ${budgetPerMinute} messages a minute: up to ${budgetPerMinute} were alerted one by one, and ${count} more new anomaly episodes (so far) are summed up here instead.`,
     '',
     `Equipment among them (the first ${equipmentIds.length}): ${equipmentIds.join(', ')}${count > equipmentIds.length ? ', ...' : ''}`,
-    `Highest severity: ${severity}. Features: ${features.map((f) => FEATURE_LABELS[f]).join(', ') || 'none'}.`,
+    `Highest severity: ${severity}. Features: ${features.map((f) => labelOf(f)).join(', ') || 'none'}.`,
     '',
     `Their episodes are recorded as usual, so they send nothing more while they last. Further new episodes until ${until} UTC are counted, not sent; the budget renews every minute.`,
     'Where to look at every one of them:',

@@ -1,25 +1,31 @@
-/** The four sensor features of a reading, in the order every file and document uses. */
+import { LAB_SCHEMA } from './reading-schema';
+
+/** The lab schema's four sensor features, in the order every file and document of the lab uses. */
 export const FEATURES = ['vibration_amplitude', 'vibration_frequency', 'temperature', 'humidity'] as const;
 
 export type Feature = (typeof FEATURES)[number];
 
-export type FeatureValues = Record<Feature, number>;
+/** A reading's values, by feature name (the reading schema's features). */
+export type FeatureValues = Record<string, number>;
 
-/** Short names for reasons and alert subjects ("temperature +23% over baseline"). */
-export const FEATURE_LABELS: Record<Feature, string> = {
-  vibration_amplitude: 'vibration amplitude',
-  vibration_frequency: 'vibration frequency',
-  temperature: 'temperature',
-  humidity: 'humidity',
-};
+/** The lab's short names for reasons and alert subjects ("temperature +23% over baseline"). */
+export const FEATURE_LABELS: Record<string, string> = Object.fromEntries(
+  LAB_SCHEMA.features.map((f) => [f.name, f.label]),
+);
 
-/** Bit i of an anomaly mask is set when FEATURES[i] is anomalous. */
-export function featuresToMask(features: readonly Feature[]): number {
+/**
+ * An anomaly mask: bit i is set when features[i] is anomalous. Written with powers of two rather than
+ * bit operators, which stop at 32 bits: a schema may have up to 50 features.
+ */
+export function featuresToMask(anomalous: readonly string[], features: readonly string[] = FEATURES): number {
   let mask = 0;
-  for (const feature of features) mask |= 1 << FEATURES.indexOf(feature);
+  for (const feature of anomalous) {
+    const i = features.indexOf(feature);
+    if (i >= 0) mask += 2 ** i;
+  }
   return mask;
 }
 
-export function maskToFeatures(mask: number): Feature[] {
-  return FEATURES.filter((_, i) => (mask & (1 << i)) !== 0);
+export function maskToFeatures(mask: number, features: readonly string[] = FEATURES): string[] {
+  return features.filter((_, i) => Math.floor(mask / 2 ** i) % 2 === 1);
 }

@@ -33,6 +33,7 @@ export const EQUIPMENT_DIMENSION = 'equipment_id';
 export const EQUIPMENT_METRICS = {
   readings: 'EquipmentReadings',
   anomalies: 'EquipmentAnomalies',
+  /** The lab schema's features' sums (featureSumMetric of each). */
   featureSums: {
     vibration_amplitude: 'VibrationAmplitudeSum',
     vibration_frequency: 'VibrationFrequencySum',
@@ -40,6 +41,27 @@ export const EQUIPMENT_METRICS = {
     humidity: 'HumiditySum',
   } satisfies Record<Feature, string>,
 } as const;
+
+/** A feature's sum per batch and equipment: `volume_flow_rate_rms` is `VolumeFlowRateRmsSum`. */
+export function featureSumMetric(feature: string): string {
+  return `${pascalCase(feature)}Sum`;
+}
+
+/**
+ * How many readings had an optional feature (the divisor of its average; for the others it is the
+ * equipment's readings): `frequency_hz` is `FrequencyHzReadings`.
+ */
+export function featureReadingsMetric(feature: string): string {
+  return `${pascalCase(feature)}Readings`;
+}
+
+function pascalCase(name: string): string {
+  return name
+    .split('_')
+    .filter(Boolean)
+    .map((part) => part[0].toUpperCase() + part.slice(1))
+    .join('');
+}
 
 /** Per batch, dimension service=alerter. */
 export const ALERTER_METRICS = {

@@ -1,5 +1,6 @@
-import { FEATURES } from './features';
 import type { ProcessedReading, RecordSource } from './processed-reading';
+import type { EquipmentId } from './reading';
+import { LAB_SCHEMA, type ReadingSchema } from './reading-schema';
 
 /**
  * Per-minute aggregates of event time, per equipment (a 1-minute tumbling window): the count, the
@@ -14,35 +15,37 @@ import type { ProcessedReading, RecordSource } from './processed-reading';
 
 export const MINUTES_PK_PREFIX = 'minutes#';
 
-/** Module-local: under tsx (local mode, bench) each use of an imported binding is a getter call. */
-const FEATURE_NAMES = FEATURES;
-
 /** What a window (or one record's part of it) adds up. */
 export interface WindowTotals {
   count: number;
   late: number;
   anomalies: number;
-  /** Per feature, in FEATURES order, over the on-time readings. */
+  /** Per feature, in the schema's order, over the on-time readings. */
   sums: number[];
   mins: number[];
   maxs: number[];
+  /**
+   * Per feature, the on-time readings that had it: only for schemas with optional features (for the
+   * others it is `count` throughout, and left out).
+   */
+  present?: number[];
 }
 
 export interface WindowContribution extends WindowTotals {
   pk: string;
   sk: string;
-  equipment_id: number;
+  equipment_id: EquipmentId;
   minute_ms: number;
   expires_at: number;
 }
 
 export interface MinuteAggregate {
-  equipmentId: number;
+  equipmentId: EquipmentId;
   minuteMs: number;
   count: number;
   late: number;
   anomalies: number;
-  /** Per feature (FEATURES order); NaN for a window with late readings only. */
+  /** Per feature (the schema's order); NaN for a window with late readings only, or without the feature. */
   means: number[];
   mins: number[];
   maxs: number[];
@@ -52,15 +55,17 @@ export function minutePartitionKey(minuteMs: number): string {
   return `${MINUTES_PK_PREFIX}${new Date(minuteMs).toISOString().slice(0, 16)}`;
 }
 
-function emptyTotals(): WindowTotals {
-  return {
+function emptyTotals(features: number, optional: boolean): WindowTotals {
+  const totals: WindowTotals = {
     count: 0,
     late: 0,
     anomalies: 0,
-    sums: FEATURES.map(() => 0),
-    mins: FEATURES.map(() => Number.POSITIVE_INFINITY),
-    maxs: FEATURES.map(() => Number.NEGATIVE_INFINITY),
+    sums: new Array<number>(features).fill(0),
+    mins: new Array<number>(features).fill(Number.POSITIVE_INFINITY),
+    maxs: new Array<number>(features).fill(Number.NEGATIVE_INFINITY),
   };
+  if (optional) totals.present = new Array<number>(features).fill(0);
+  return totals;
 }
 
 /** The contributions of one record's valid readings to the windows they fall in. */
@@ -69,7 +74,10 @@ export function windowContributions(
   processed: readonly ProcessedReading[],
   latenessMs: number,
   ttlSeconds: number,
+  schema: ReadingSchema = LAB_SCHEMA,
 ): WindowContribution[] {
+  const features = schema.featureNames;
+  const optional = schema.features.some((f) => f.optional);
   const windows = new Map<string, WindowContribution>();
   const onTimeFrom = source.arrivalMs - latenessMs;
   // A record's readings are mostly one run of the same window: look it up only when it changes.
@@ -85,7 +93,7 @@ export function windowContributions(
           sk: `${reading.equipmentId}#${source.shardId}#${source.sequenceNumber}`,
           equipment_id: reading.equipmentId,
           minute_ms: minuteMs,
-          ...emptyTotals(),
+          ...emptyTotals(features.length, optional),
           expires_at: Math.floor(source.arrivalMs / 1000) + ttlSeconds,
         };
         windows.set(key, window);
@@ -97,8 +105,10 @@ export function windowContributions(
     }
     window.count++;
     if (isAnomaly) window.anomalies++;
-    for (let f = 0; f < FEATURE_NAMES.length; f++) {
-      const value = reading.values[FEATURE_NAMES[f]];
+    for (let f = 0; f < features.length; f++) {
+      const value = reading.values[features[f]];
+      if (Number.isNaN(value)) continue; // an optional feature the reading left out
+      if (window.present) window.present[f]++;
       window.sums[f] += value;
       if (value < window.mins[f]) window.mins[f] = value;
       if (value > window.maxs[f]) window.maxs[f] = value;
@@ -110,30 +120,44 @@ export function windowContributions(
 
 /** Sums the contributions of each (equipment, minute) window. */
 export function mergeContributions(contributions: readonly WindowContribution[]): MinuteAggregate[] {
-  const merged = new Map<string, WindowTotals & { equipmentId: number; minuteMs: number }>();
+  const merged = new Map<string, WindowTotals & { equipmentId: EquipmentId; minuteMs: number }>();
   for (const c of contributions) {
     const key = `${c.equipment_id}|${c.minute_ms}`;
     let window = merged.get(key);
     if (!window) {
-      window = { equipmentId: c.equipment_id, minuteMs: c.minute_ms, ...emptyTotals() };
+      window = {
+        equipmentId: c.equipment_id,
+        minuteMs: c.minute_ms,
+        ...emptyTotals(c.sums.length, c.present !== undefined),
+      };
       merged.set(key, window);
     }
     window.count += c.count;
     window.late += c.late;
     window.anomalies += c.anomalies;
     if (c.count === 0) continue;
-    for (let f = 0; f < FEATURES.length; f++) {
+    for (let f = 0; f < window.sums.length; f++) {
+      if (window.present && c.present) window.present[f] += c.present[f];
       window.sums[f] += c.sums[f];
       window.mins[f] = Math.min(window.mins[f], c.mins[f]);
       window.maxs[f] = Math.max(window.maxs[f], c.maxs[f]);
     }
   }
   return [...merged.values()]
-    .map(({ sums, ...w }) => ({
-      ...w,
-      means: sums.map((sum) => (w.count > 0 ? sum / w.count : Number.NaN)),
-      mins: w.count > 0 ? w.mins : w.mins.map(() => Number.NaN),
-      maxs: w.count > 0 ? w.maxs : w.maxs.map(() => Number.NaN),
-    }))
-    .sort((a, b) => a.minuteMs - b.minuteMs || a.equipmentId - b.equipmentId);
+    .map(({ sums, present, ...w }) => {
+      const had = (f: number) => (present ? present[f] : w.count);
+      return {
+        ...w,
+        means: sums.map((sum, f) => (had(f) > 0 ? sum / had(f) : Number.NaN)),
+        mins: w.mins.map((min, f) => (had(f) > 0 ? min : Number.NaN)),
+        maxs: w.maxs.map((max, f) => (had(f) > 0 ? max : Number.NaN)),
+      };
+    })
+    .sort((a, b) => a.minuteMs - b.minuteMs || compareIds(a.equipmentId, b.equipmentId));
+}
+
+/** Equipment ids in order: numbers by value, strings by their text. */
+export function compareIds(a: EquipmentId, b: EquipmentId): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  return String(a).localeCompare(String(b));
 }

@@ -1,5 +1,6 @@
-import { FEATURES, type Feature, type FeatureValues } from './features';
-import type { Reading } from './reading';
+import { FEATURES } from './features';
+import type { EquipmentId, Reading } from './reading';
+import type { ReadingSchema } from './reading-schema';
 
 /** Where a reading came from: the Kinesis metadata the lab's view exposes. */
 export interface RecordSource {
@@ -18,16 +19,18 @@ export interface ProcessedReading {
   reading: Reading;
   score: number;
   isAnomaly: boolean;
-  anomalousFeatures: Feature[];
+  anomalousFeatures: string[];
   reasons: string[];
   modelVersion: string;
 }
 
 /**
- * One reading as a flat row: the CSV lake's columns, and what `last3` returns. The column order here
- * is the CSV header and the Athena DDL's column order.
+ * One reading as a flat row: the CSV lake's columns, and what `last3` returns. The column order
+ * (readingColumns) is the CSV header and the Athena DDL's column order; a feature's cell is empty (NaN
+ * here) when an optional feature was left out.
  */
-export interface ReadingRow extends FeatureValues {
+export interface ReadingRow {
+  [feature: string]: string | number | boolean;
   stream: string;
   shard_id: string;
   partition_key: string;
@@ -35,7 +38,7 @@ export interface ReadingRow extends FeatureValues {
   reading_index: number;
   arrival_time: string;
   timestamp: string;
-  equipment_id: number;
+  equipment_id: EquipmentId;
   anomaly_score: number;
   is_anomaly: boolean;
   anomalous_features: string;
@@ -43,7 +46,8 @@ export interface ReadingRow extends FeatureValues {
   model_version: string;
 }
 
-export const READING_COLUMNS = [
+/** The columns before the features, and after them. */
+export const LEADING_COLUMNS = [
   'stream',
   'shard_id',
   'partition_key',
@@ -52,13 +56,22 @@ export const READING_COLUMNS = [
   'arrival_time',
   'timestamp',
   'equipment_id',
-  ...FEATURES,
+] as const;
+export const TRAILING_COLUMNS = [
   'anomaly_score',
   'is_anomaly',
   'anomalous_features',
   'reasons',
   'model_version',
-] as const satisfies ReadonlyArray<keyof ReadingRow>;
+] as const;
+
+/** The CSV lake's columns for a reading schema: the features between the metadata and the scores. */
+export function readingColumns(schema: ReadingSchema): string[] {
+  return [...LEADING_COLUMNS, ...schema.featureNames, ...TRAILING_COLUMNS];
+}
+
+/** The lab schema's columns. */
+export const READING_COLUMNS = [...LEADING_COLUMNS, ...FEATURES, ...TRAILING_COLUMNS] as const;
 
 /** Scores are kept to 4 decimals everywhere they are stored, so every copy agrees. */
 export function roundScore(score: number): number {

@@ -109,7 +109,7 @@ export const readingSchemaFile = z
           .default([...TIMESTAMP_FORMS]),
       })
       .default({ field: 'timestamp', forms: [...TIMESTAMP_FORMS] }),
-    features: z.array(featureSchema).min(1).max(64),
+    features: z.array(featureSchema).min(1).max(50),
     /** Equipment ids the simulator sends as (default: 101, 102, 103, or eq-01 to eq-03 for string ids). */
     simulation: z
       .strictObject({

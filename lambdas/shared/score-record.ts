@@ -3,7 +3,8 @@ import { type DecodeLimits, decodeRecordData } from './decode';
 import type { Detector } from './detector';
 import type { ProcessedReading, RecordSource } from './processed-reading';
 import { type QuarantineEntry, quarantineEntry, RecordQuarantine, rawRecordData } from './quarantine';
-import { type Reading, type ValidationLimits, validateReading } from './reading';
+import { type Reading, readingValidator, type ValidationLimits } from './reading';
+import { LAB_SCHEMA, type ReadingSchema } from './reading-schema';
 
 export type RecordLimits = DecodeLimits & ValidationLimits;
 
@@ -24,7 +25,13 @@ export interface ValidRecord {
  * Decodes and validates one Kinesis record's data. Never throws for bad input: every reading comes out
  * either valid or quarantined with its reason.
  */
-export function validateRecord(source: RecordSource, data: Uint8Array, limits: RecordLimits): ValidRecord {
+export function validateRecord(
+  source: RecordSource,
+  data: Uint8Array,
+  limits: RecordLimits,
+  schema: ReadingSchema = LAB_SCHEMA,
+): ValidRecord {
+  const validate = readingValidator(schema);
   const decoded = decodeRecordData(data, limits);
   if (!decoded.ok) {
     const raw = rawRecordData(data);
@@ -36,7 +43,7 @@ export function validateRecord(source: RecordSource, data: Uint8Array, limits: R
   const valid: ValidRecord['valid'] = [];
   const quarantine = new RecordQuarantine(source);
   decoded.readings.forEach((value, index) => {
-    const result = validateReading(value, source.arrivalMs, limits);
+    const result = validate(value, source.arrivalMs, limits);
     if (result.ok) valid.push({ index, reading: result.reading });
     else quarantine.add(index, result.reason, value);
   });
@@ -76,8 +83,9 @@ export function scoreRecord(
   data: Uint8Array,
   detector: Detector,
   limits: RecordLimits,
+  schema: ReadingSchema = LAB_SCHEMA,
 ): ScoredRecord {
-  return scoreValidRecord(source, validateRecord(source, data, limits), detector);
+  return scoreValidRecord(source, validateRecord(source, data, limits, schema), detector);
 }
 
 /** The Kinesis metadata of a Lambda event record. */

@@ -4,8 +4,9 @@ import { DEFAULT_ADAPTIVE_SETTINGS, type ValueLimits } from '../shared/detector'
 import { parseValueLimits } from '../shared/detector/value-limits';
 import { DEFAULT_DOCUMENT_OPTIONS } from '../shared/documents';
 import { parseEnv } from '../shared/env';
-import { FEATURES } from '../shared/features';
 import { DEFAULT_VALIDATION_LIMITS } from '../shared/reading';
+import { LAB_SCHEMA, type ReadingSchema } from '../shared/reading-schema';
+import { loadReadingSchema } from '../shared/reading-schema-file';
 import type { RecordLimits } from '../shared/score-record';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -14,6 +15,8 @@ const transformEnv = z.object({
   PROCESSED_BUCKET: z.string().min(1),
   READINGS_TABLE: z.string().min(1),
   ANOMALIES_STREAM: z.string().min(1),
+  /** The reading schema (JSON or YAML) bundled with the function; the lab's when absent. */
+  READING_SCHEMA_PATH: z.string().min(1).optional(),
   /** A trained model artifact (optional): absolute limits for the features it names. */
   MODEL_PATH: z.string().min(1).optional(),
   SCORE_THRESHOLD: z.coerce.number().gt(0).lt(1).default(0.5),
@@ -40,12 +43,7 @@ const transformEnv = z.object({
     .default('')
     .transform((text, context) => {
       try {
-        const limits = parseValueLimits(text);
-        for (const feature of Object.keys(limits)) {
-          if (!(FEATURES as readonly string[]).includes(feature))
-            throw new Error(`${feature} is not a feature`);
-        }
-        return limits;
+        return parseValueLimits(text);
       } catch (error) {
         context.addIssue({ code: 'custom', message: (error as Error).message });
         return z.NEVER;
@@ -65,6 +63,7 @@ const transformEnv = z.object({
 });
 
 export interface TransformConfig {
+  schema: ReadingSchema;
   processedBucket: string;
   readingsTable: string;
   anomaliesStream: string;
@@ -83,7 +82,14 @@ export interface TransformConfig {
 /** The transform's configuration, all of it from the environment the stack (or local mode) sets. */
 export function loadTransformConfig(env: NodeJS.ProcessEnv): TransformConfig {
   const parsed = parseEnv(transformEnv, env);
+  const schema = parsed.READING_SCHEMA_PATH ? loadReadingSchema(parsed.READING_SCHEMA_PATH) : LAB_SCHEMA;
+  for (const feature of Object.keys(parsed.FEATURE_LIMITS)) {
+    if (!schema.featureNames.includes(feature)) {
+      throw new Error(`FEATURE_LIMITS: ${feature} is not a feature of the reading schema ${schema.id}`);
+    }
+  }
   return {
+    schema,
     processedBucket: parsed.PROCESSED_BUCKET,
     readingsTable: parsed.READINGS_TABLE,
     anomaliesStream: parsed.ANOMALIES_STREAM,

@@ -16,12 +16,16 @@ export function createTransformHandler(
   observability: Observability,
 ) {
   const config = loadTransformConfig(env);
-  const detector = createDetector(config.modelPath ? loadModelFile(config.modelPath) : undefined, {
-    scoreThreshold: config.scoreThreshold,
-    featureThresholds: config.featureScoreThresholds,
-    limits: config.featureLimits,
-    adaptive: { horizonMs: config.horizonMs },
-  });
+  const detector = createDetector(
+    config.modelPath ? loadModelFile(config.modelPath) : undefined,
+    {
+      scoreThreshold: config.scoreThreshold,
+      featureThresholds: config.featureScoreThresholds,
+      limits: config.featureLimits,
+      adaptive: { horizonMs: config.horizonMs },
+    },
+    config.schema,
+  );
   const deps: TransformDeps = {
     config,
     detector,

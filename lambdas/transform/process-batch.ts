@@ -19,12 +19,19 @@ import { DEFAULT_RETRY, type RetryOptions } from '../shared/aws/retry';
 import { toCsv } from '../shared/csv';
 import type { Detector } from '../shared/detector';
 import { buildDocuments, DEFAULT_DOCUMENT_OPTIONS } from '../shared/documents';
-import { FEATURES } from '../shared/features';
-import { EQUIPMENT_DIMENSION, EQUIPMENT_METRICS, TRANSFORM_METRICS } from '../shared/metrics-catalog';
+import {
+  EQUIPMENT_DIMENSION,
+  EQUIPMENT_METRICS,
+  featureReadingsMetric,
+  featureSumMetric,
+  TRANSFORM_METRICS,
+} from '../shared/metrics-catalog';
 import { windowContributions } from '../shared/minute-windows';
 import { quarantineObjectKey, readingsObjectKey } from '../shared/object-keys';
 import type { ProcessedReading, RecordSource } from '../shared/processed-reading';
 import { type QuarantineEntry, quarantinedReadings, toJsonLines } from '../shared/quarantine';
+import type { EquipmentId } from '../shared/reading';
+import type { ReadingSchema } from '../shared/reading-schema';
 import { recordSource, scoreValidRecord, validateRecord } from '../shared/score-record';
 import type { TransformConfig } from './config';
 
@@ -52,7 +59,7 @@ interface RecordOutcome {
   /** Detector states restored for the record's equipment. */
   restored: number;
   /** Newest reading time per equipment in the record. */
-  latest: Map<number, number>;
+  latest: Map<EquipmentId, number>;
 }
 
 /** Reported for the records after a failed one: they are retried with it, so the shard stays in order. */
@@ -123,24 +130,39 @@ export async function processTransformBatch(
 }
 
 /** Per equipment: readings, anomalies and the sum of each feature (the dashboard's averages). */
-function publishEquipmentMetrics(metrics: Metrics, readings: readonly ProcessedReading[]): void {
-  const byEquipment = new Map<number, { readings: number; anomalies: number; sums: number[] }>();
+function publishEquipmentMetrics(
+  metrics: Metrics,
+  readings: readonly ProcessedReading[],
+  schema: ReadingSchema,
+): void {
+  const features = schema.features;
+  const byEquipment = new Map<
+    EquipmentId,
+    { readings: number; anomalies: number; sums: number[]; present: number[] }
+  >();
   for (const { reading, isAnomaly } of readings) {
     let totals = byEquipment.get(reading.equipmentId);
     if (!totals) {
-      totals = { readings: 0, anomalies: 0, sums: FEATURES.map(() => 0) };
+      totals = { readings: 0, anomalies: 0, sums: features.map(() => 0), present: features.map(() => 0) };
       byEquipment.set(reading.equipmentId, totals);
     }
     totals.readings++;
     if (isAnomaly) totals.anomalies++;
-    for (let f = 0; f < FEATURES.length; f++) totals.sums[f] += reading.values[FEATURES[f]];
+    for (let f = 0; f < features.length; f++) {
+      const value = reading.values[features[f].name];
+      if (Number.isNaN(value)) continue; // an optional feature left out
+      totals.sums[f] += value;
+      totals.present[f]++;
+    }
   }
   for (const [equipmentId, totals] of byEquipment) {
     metrics.addDimension(EQUIPMENT_DIMENSION, String(equipmentId));
     metrics.addMetric(EQUIPMENT_METRICS.readings, MetricUnit.Count, totals.readings);
     metrics.addMetric(EQUIPMENT_METRICS.anomalies, MetricUnit.Count, totals.anomalies);
-    FEATURES.forEach((feature, f) => {
-      metrics.addMetric(EQUIPMENT_METRICS.featureSums[feature], MetricUnit.NoUnit, totals.sums[f]);
+    features.forEach((feature, f) => {
+      metrics.addMetric(featureSumMetric(feature.name), MetricUnit.NoUnit, totals.sums[f]);
+      if (feature.optional)
+        metrics.addMetric(featureReadingsMetric(feature.name), MetricUnit.Count, totals.present[f]);
     });
     metrics.publishStoredMetrics();
   }
@@ -176,6 +198,7 @@ function recordBatchMetrics(
   publishEquipmentMetrics(
     deps.equipmentMetrics,
     written.flatMap((o) => o.processed),
+    deps.config.schema,
   );
   deps.logger.info('batch processed', {
     records,
@@ -190,7 +213,12 @@ async function processRecord(record: KinesisStreamRecord, deps: TransformDeps): 
   const { config } = deps;
   const retry = deps.retry ?? DEFAULT_RETRY;
   const source = recordSource(record);
-  const valid = validateRecord(source, Buffer.from(record.kinesis.data, 'base64'), config.limits);
+  const valid = validateRecord(
+    source,
+    Buffer.from(record.kinesis.data, 'base64'),
+    config.limits,
+    config.schema,
+  );
   let restored = 0;
   if (deps.detectorState && valid.valid.length > 0) {
     // Equipment this environment has not seen continue from their saved state (cold start, re-shard).
@@ -205,11 +233,19 @@ async function processRecord(record: KinesisStreamRecord, deps: TransformDeps): 
   }
   const { processed, quarantined, warmingUp } = scoreValidRecord(source, valid, deps.detector);
 
-  const documents = buildDocuments(source, processed, {
-    ...DEFAULT_DOCUMENT_OPTIONS,
-    ttlSeconds: config.ttlSeconds,
-  });
-  const windows = windowContributions(source, processed, config.windowLatenessMs, config.ttlSeconds);
+  const documents = buildDocuments(
+    source,
+    processed,
+    { ...DEFAULT_DOCUMENT_OPTIONS, ttlSeconds: config.ttlSeconds },
+    config.schema,
+  );
+  const windows = windowContributions(
+    source,
+    processed,
+    config.windowLatenessMs,
+    config.ttlSeconds,
+    config.schema,
+  );
   const events = processed.filter((p) => p.isAnomaly).map(toAnomalyEvent);
   // The record's two writes are independent: wait for both, fail the record if either fails.
   await Promise.all([
@@ -217,7 +253,7 @@ async function processRecord(record: KinesisStreamRecord, deps: TransformDeps): 
     putAllRecords(deps.kinesis, config.anomaliesStream, toAnomalyRecords(events), retry),
   ]);
 
-  const latest = new Map<number, number>();
+  const latest = new Map<EquipmentId, number>();
   for (const { reading } of processed) {
     if (reading.timestampMs > (latest.get(reading.equipmentId) ?? Number.NEGATIVE_INFINITY)) {
       latest.set(reading.equipmentId, reading.timestampMs);
@@ -243,7 +279,7 @@ async function writeBatchObjects(outcomes: readonly RecordOutcome[], deps: Trans
         new PutObjectCommand({
           Bucket: deps.config.processedBucket,
           Key: readingsObjectKey(keyParts),
-          Body: toCsv(readings),
+          Body: toCsv(readings, deps.config.schema),
           ContentType: 'text/csv; charset=utf-8',
         }),
       ),
@@ -267,7 +303,7 @@ async function writeBatchObjects(outcomes: readonly RecordOutcome[], deps: Trans
 
 /** One newest-reading update per equipment for the whole batch, rather than one per record. */
 async function raiseLatestOfBatch(outcomes: readonly RecordOutcome[], deps: TransformDeps): Promise<void> {
-  const latest = new Map<number, { latestMs: number; expiresAt: number }>();
+  const latest = new Map<EquipmentId, { latestMs: number; expiresAt: number }>();
   for (const outcome of outcomes) {
     const expiresAt = Math.floor(outcome.source.arrivalMs / 1000) + deps.config.ttlSeconds;
     for (const [equipmentId, latestMs] of outcome.latest) {

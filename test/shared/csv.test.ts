@@ -2,6 +2,7 @@ import { parse } from 'csv-parse/sync';
 import { CSV_HEADER, csvCell, toCsv } from '../../lambdas/shared/csv';
 import type { Feature } from '../../lambdas/shared/features';
 import { numberText } from '../../lambdas/shared/number-text';
+import type { ReadingRow } from '../../lambdas/shared/processed-reading';
 import { type ProcessedReading, READING_COLUMNS } from '../../lambdas/shared/processed-reading';
 import { processRecord, rawReading, SOURCE, simulatorReadings, toReadingRow } from './fixtures';
 
@@ -149,7 +150,7 @@ describe('csv', () => {
     const parsed = parseCsv(toCsv([readings[0], tricky]));
     expect(parsed).toHaveLength(3);
     expect(parsed[0]).toEqual([...READING_COLUMNS]);
-    const trickyRow = { ...toReadingRow(tricky), partition_key: 'x y' };
+    const trickyRow: ReadingRow = { ...toReadingRow(tricky), partition_key: 'x y' };
     expect(parsed[2]).toEqual(READING_COLUMNS.map((column) => String(trickyRow[column])));
     const firstRow = toReadingRow(readings[0]);
     expect(parsed[1]).toEqual(READING_COLUMNS.map((column) => String(firstRow[column])));

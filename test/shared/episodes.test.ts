@@ -32,7 +32,7 @@ function event(
 }
 
 /** Runs events through advanceEpisode per equipment, like the alerter, and returns what started. */
-function run(events: readonly AnomalyEvent[], initial = new Map<number, EpisodeState>()) {
+function run(events: readonly AnomalyEvent[], initial = new Map<number | string, EpisodeState>()) {
   const states = new Map(initial);
   const started: { event: AnomalyEvent; state: EpisodeState }[] = [];
   for (const e of events) {

@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { StreamDetector } from '../detector';
+import type { EquipmentId } from '../reading';
 
 /**
  * The detector's per-equipment state in the readings table, so that a new execution environment (a
@@ -19,7 +20,7 @@ import type { StreamDetector } from '../detector';
 export const DETECTOR_STATE_PK_PREFIX = 'state#';
 export const DETECTOR_STATE_SK = 'detector';
 
-export function detectorStateKey(equipmentId: number): { pk: string; sk: string } {
+export function detectorStateKey(equipmentId: EquipmentId): { pk: string; sk: string } {
   return { pk: `${DETECTOR_STATE_PK_PREFIX}${equipmentId}`, sk: DETECTOR_STATE_SK };
 }
 
@@ -37,7 +38,7 @@ export interface RestoreOutcome {
   /** No state stored: learnt from scratch. */
   fresh: number;
   /** A stored state of another model or settings, or damaged: learnt from scratch. */
-  refused: { equipmentId: number; reason: string }[];
+  refused: { equipmentId: EquipmentId; reason: string }[];
 }
 
 export interface SaveOutcome {
@@ -49,7 +50,7 @@ export interface SaveOutcome {
 
 export class DetectorStateStore {
   /** Per equipment: when this environment last saved, and the newest reading that save held. */
-  private readonly saves = new Map<number, { atMs: number; lastMs: number }>();
+  private readonly saves = new Map<EquipmentId, { atMs: number; lastMs: number }>();
   private readonly now: () => number;
 
   constructor(
@@ -61,7 +62,7 @@ export class DetectorStateStore {
   }
 
   /** Restores the stored state of every equipment this environment does not hold yet. */
-  async restoreUnseen(equipmentIds: Iterable<number>): Promise<RestoreOutcome> {
+  async restoreUnseen(equipmentIds: Iterable<EquipmentId>): Promise<RestoreOutcome> {
     const outcome: RestoreOutcome = { restored: 0, fresh: 0, refused: [] };
     const unseen = [...new Set(equipmentIds)].filter((id) => !this.detector.has(id));
     await Promise.all(
@@ -95,7 +96,7 @@ export class DetectorStateStore {
   }
 
   /** Saves the state of each equipment that learnt something since its last save, at most once an interval. */
-  async saveDue(equipmentIds: Iterable<number>): Promise<SaveOutcome> {
+  async saveDue(equipmentIds: Iterable<EquipmentId>): Promise<SaveOutcome> {
     const outcome: SaveOutcome = { saved: 0, bytes: 0, superseded: 0 };
     const now = this.now();
     const due = [...new Set(equipmentIds)].filter((id) => {

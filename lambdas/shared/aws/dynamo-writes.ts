@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { LATEST_PK } from '../documents';
+import type { EquipmentId } from '../reading';
 import { backoff, DEFAULT_RETRY, RetriesExhaustedError, type RetryOptions } from './retry';
 
 /** BatchWriteItem takes at most 25 items. */
@@ -60,7 +61,7 @@ export function putAllItems(
 export async function raiseLatest(
   client: DynamoDBDocumentClient,
   tableName: string,
-  equipmentId: number,
+  equipmentId: EquipmentId,
   latestMs: number,
   expiresAt: number,
 ): Promise<void> {

@@ -6,6 +6,7 @@ import {
   type ReadingDocument,
   readingsPartitionKey,
 } from '../documents';
+import { compareIds } from '../minute-windows';
 import type { ReadingRow } from '../processed-reading';
 
 /**
@@ -61,7 +62,7 @@ export async function queryLastMinutes(
     .sort(
       (a, b) =>
         a.timestamp.localeCompare(b.timestamp) ||
-        a.equipment_id - b.equipment_id ||
+        compareIds(a.equipment_id, b.equipment_id) ||
         a.sequence_number.localeCompare(b.sequence_number) ||
         a.reading_index - b.reading_index,
     );

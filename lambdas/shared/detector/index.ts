@@ -1,5 +1,6 @@
-import { FEATURE_LABELS, FEATURES, type Feature, type FeatureValues } from '../features';
+import type { FeatureValues } from '../features';
 import type { Reading } from '../reading';
+import { LAB_SCHEMA, type ReadingSchema } from '../reading-schema';
 import {
   AdaptiveFeature,
   type AdaptiveScore,
@@ -55,6 +56,8 @@ export interface StreamDetectorConfig extends DetectorOptions {
   features: readonly string[];
   /** Labels in reasons (default: the feature names). */
   labels?: readonly string[];
+  /** Units after values in reasons, with their space (" °C"); default none. */
+  units?: readonly string[];
   /** A trained model: absolute limits for the features it names. */
   model?: DetectorModel;
 }
@@ -108,6 +111,7 @@ interface StreamState {
 export function createStreamDetector(config: StreamDetectorConfig): StreamDetector {
   const { features, model } = config;
   const labels = config.labels ?? features;
+  const units = config.units ?? features.map(() => '');
   const width = features.length;
   const settings: AdaptiveSettings = { ...DEFAULT_ADAPTIVE_SETTINGS, ...config.adaptive };
   if (model) {
@@ -179,6 +183,11 @@ export function createStreamDetector(config: StreamDetectorConfig): StreamDetect
       const reasons: string[] = [];
       for (let f = 0; f < width; f++) {
         const value = values[f];
+        if (Number.isNaN(value)) {
+          // An optional feature the reading left out: nothing to judge or learn.
+          deviations[f] = 0;
+          continue;
+        }
         const adaptive = stream.adaptive[f].score(value, timestampMs, learn, adaptiveScore);
         if (adaptive.warmingUp) warmingUp = true;
         const expected = adaptive.expected;
@@ -206,8 +215,8 @@ export function createStreamDetector(config: StreamDetectorConfig): StreamDetect
         if (featureScore >= thresholds[f]) {
           anomalous.push(f);
           const label = labels[f];
-          if (reason === 0) reasons.push(describeAdaptive(label, value, adaptive));
-          else if (reason === 3) reasons.push(describeLimit(label, value, limit));
+          if (reason === 0) reasons.push(describeAdaptive(label, value, adaptive, units[f]));
+          else if (reason === 3) reasons.push(describeLimit(label, value, limit, units[f]));
           else {
             const centre = (p as FeatureParameters).mean;
             const level = trainedScore.level;
@@ -265,12 +274,12 @@ export function createStreamDetector(config: StreamDetectorConfig): StreamDetect
   };
 }
 
-/** What the pipeline's handlers use: the detector over the four reading features, per equipment. */
+/** What the pipeline's handlers use: the detector over a reading schema's features, per equipment. */
 export interface Score {
   /** In [0, 1]; 0.5 is the default flagging threshold. */
   score: number;
   isAnomaly: boolean;
-  anomalousFeatures: Feature[];
+  anomalousFeatures: string[];
   /** Relative deviation of each feature from its normal (0.23 = 23% over). */
   deviations: FeatureValues;
   /** One short sentence per anomalous feature. */
@@ -286,33 +295,41 @@ export interface Detector {
   readonly streams: StreamDetector;
 }
 
-/** The pipeline's detector: the four reading features, per equipment, with an optional trained model. */
-export function createDetector(model: DetectorModel | undefined, options: DetectorOptions = {}): Detector {
+/**
+ * The pipeline's detector: a reading schema's features (the lab's by default), per equipment, with an
+ * optional trained model. The schema's absolute limits apply, overridden by `options.limits`.
+ */
+export function createDetector(
+  model: DetectorModel | undefined,
+  options: DetectorOptions = {},
+  schema: ReadingSchema = LAB_SCHEMA,
+): Detector {
+  const schemaLimits = Object.fromEntries(
+    schema.features.filter((f) => f.limits).map((f) => [f.name, f.limits as ValueLimits]),
+  );
+  const features = schema.featureNames;
   const detector = createStreamDetector({
     ...options,
-    features: FEATURES,
-    labels: FEATURES.map((feature) => FEATURE_LABELS[feature]),
+    limits: { ...schemaLimits, ...options.limits },
+    features,
+    labels: schema.features.map((f) => f.label),
+    units: schema.features.map((f) => f.unitSuffix),
     model,
   });
-  const values = new Float64Array(FEATURES.length);
-  // Local: under tsx (local mode, bench) each use of an imported binding is a getter call.
-  const features = FEATURES;
+  const values = new Float64Array(features.length);
   return {
     modelVersion: detector.modelVersion,
     streams: detector,
     score(reading) {
       for (let f = 0; f < features.length; f++) values[f] = reading.values[features[f]];
       const result = detector.scoreValues(reading.equipmentId, reading.timestampMs, values);
+      const deviations: FeatureValues = {};
+      for (let f = 0; f < features.length; f++) deviations[features[f]] = result.deviations[f];
       return {
         score: result.score,
         isAnomaly: result.isAnomaly,
         anomalousFeatures: result.anomalous.map((f) => features[f]),
-        deviations: {
-          vibration_amplitude: result.deviations[0],
-          vibration_frequency: result.deviations[1],
-          temperature: result.deviations[2],
-          humidity: result.deviations[3],
-        },
+        deviations,
         reasons: result.reasons,
         warmingUp: result.warmingUp,
       };

@@ -12,27 +12,32 @@ export function describeSpike(label: string, deviation: number): string {
   return `${label} spike ${signedPercent(deviation)} off its level`;
 }
 
-/** "temperature 82.5 over its limit 80" */
-export function describeLimit(label: string, value: number, limit: { low: number; high: number }): string {
+/** "temperature 82.5 °C over its limit 80 °C" */
+export function describeLimit(
+  label: string,
+  value: number,
+  limit: { low: number; high: number },
+  unit = '',
+): string {
   return value > limit.high
-    ? `${label} ${shortNumber(value)} over its limit ${shortNumber(limit.high)}`
-    : `${label} ${shortNumber(value)} under its limit ${shortNumber(limit.low)}`;
+    ? `${label} ${shortNumber(value)}${unit} over its limit ${shortNumber(limit.high)}${unit}`
+    : `${label} ${shortNumber(value)}${unit} under its limit ${shortNumber(limit.low)}${unit}`;
 }
 
 const FORECAST_CONTEXT = { level: '', daily: ' for this time of day', weekly: ' for this time of the week' };
 
 /**
  * What the adaptive half found: "temperature +8% over its usual level for this time of day", or
- * "temperature 81.2, beyond its range so far (52.1 to 78.4)".
+ * "temperature 81.2 °C, beyond its range so far (52.1 to 78.4 °C)".
  */
-export function describeAdaptive(label: string, value: number, score: AdaptiveScore): string {
+export function describeAdaptive(label: string, value: number, score: AdaptiveScore, unit = ''): string {
   if (score.outOfRange) {
-    return `${label} ${shortNumber(value)}, beyond its range so far (${shortNumber(score.low)} to ${shortNumber(score.high)})`;
+    return `${label} ${shortNumber(value)}${unit}, beyond its range so far (${shortNumber(score.low)} to ${shortNumber(score.high)}${unit})`;
   }
   const { expected } = score;
   const context = FORECAST_CONTEXT[score.forecast];
   if (expected === 0) {
-    return `${label} ${shortNumber(value)} ${value >= 0 ? 'over' : 'under'} its usual level 0${context}`;
+    return `${label} ${shortNumber(value)}${unit} ${value >= 0 ? 'over' : 'under'} its usual level 0${unit}${context}`;
   }
   const deviation = (value - expected) / Math.abs(expected);
   return `${label} ${signedPercent(deviation)} ${deviation >= 0 ? 'over' : 'under'} its usual level${context}`;
