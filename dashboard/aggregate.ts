@@ -1,11 +1,18 @@
-import { FEATURES, type Feature } from '../lambdas/shared/features';
+import { compareIds } from '../lambdas/shared/minute-windows';
 import { LIST_SEPARATOR, type ReadingRow } from '../lambdas/shared/processed-reading';
-import type { AlertSummary, DashboardSnapshot, EquipmentSeries } from './snapshot';
+import type { EquipmentId } from '../lambdas/shared/reading';
+import { LAB_SCHEMA, RESERVED_COLUMNS, type ReadingSchema } from '../lambdas/shared/reading-schema';
+import {
+  type AlertSummary,
+  type DashboardSnapshot,
+  type EquipmentSeries,
+  snapshotFeatures,
+} from './snapshot';
 
 /**
  * Turns the readings of a window into what the page draws: per equipment, time bins holding the mean
- * of each feature, and the newest anomalous readings themselves. Pure, and one pass over the rows, so
- * it keeps up with hundreds of thousands of readings per refresh.
+ * of each of the reading schema's features, and the newest anomalous readings themselves. Pure, and
+ * one pass over the rows, so it keeps up with hundreds of thousands of readings per refresh.
  */
 
 /** Bin widths to choose from, smallest first; round values keep the chart's time ticks readable. */
@@ -27,6 +34,8 @@ export interface SnapshotInput {
   binMs?: number;
   /** When the snapshot is made (default: now). */
   generatedAtMs?: number;
+  /** The reading schema whose features are drawn (default: the lab's). */
+  schema?: ReadingSchema;
 }
 
 /** The smallest bin width that cuts a window of this length into at most MAX_BINS bins. */
@@ -35,29 +44,45 @@ export function binSizeFor(windowMs: number): number {
 }
 
 export function toSnapshot(input: SnapshotInput): DashboardSnapshot {
+  const schema = input.schema ?? LAB_SCHEMA;
+  const features = schema.featureNames;
   const binMs =
     input.binMs ?? (input.window ? binSizeFor(input.window.toMs - input.window.fromMs) : DEFAULT_BIN_MS);
   const timeOf = isoTimeParser();
-  const byEquipment = new Map<number, EquipmentAccumulator>();
+  const byEquipment = new Map<EquipmentId, EquipmentAccumulator>();
+  const undeclared = new Set<string>();
   for (const row of input.rows) {
-    const id = row.equipment_id as number;
+    const id = row.equipment_id;
     let equipment = byEquipment.get(id);
     if (!equipment) {
       equipment = newEquipment(id);
       byEquipment.set(id, equipment);
+      // Documents list their columns: one row per equipment tells whether they match the schema.
+      for (const column of undeclaredColumns(row, features)) undeclared.add(column);
     }
-    addReading(equipment, row, timeOf(row.timestamp), binMs);
+    addReading(equipment, row, timeOf(row.timestamp), binMs, features);
   }
   return {
     target: input.target,
     generatedAt: new Date(input.generatedAtMs ?? Date.now()).toISOString(),
+    schema: schema.id,
+    features: snapshotFeatures(schema),
+    ...(undeclared.size > 0 ? { undeclaredFeatures: [...undeclared].sort() } : {}),
     window: input.window,
     binMs,
-    equipment: [...byEquipment.values()].sort((a, b) => a.equipmentId - b.equipmentId).map(toSeries),
+    equipment: [...byEquipment.values()]
+      .sort((a, b) => compareIds(a.equipmentId, b.equipmentId))
+      .map((equipment) => toSeries(equipment, features)),
     alerts: input.alerts,
     ...(input.minutes ? { minutes: input.minutes } : {}),
     counters: input.counters,
   };
+}
+
+const NOT_FEATURES = new Set<string>(RESERVED_COLUMNS);
+
+function undeclaredColumns(row: ReadingRow, features: readonly string[]): string[] {
+  return Object.keys(row).filter((column) => !NOT_FEATURES.has(column) && !features.includes(column));
 }
 
 interface BinAccumulator {
@@ -65,8 +90,10 @@ interface BinAccumulator {
   count: number;
   anomalies: number;
   maxScore: number;
-  /** Sum of each feature, in FEATURES order. */
+  /** Sum of each feature, in the schema's order, over the readings that had it. */
   sums: number[];
+  /** Readings that had each feature (an optional one may be left out). */
+  counts: number[];
 }
 
 interface TimedRow {
@@ -75,26 +102,48 @@ interface TimedRow {
 }
 
 interface EquipmentAccumulator {
-  equipmentId: number;
+  equipmentId: EquipmentId;
   readings: number;
   anomalies: number;
   bins: Map<number, BinAccumulator>;
   anomalous: TimedRow[];
 }
 
-function newEquipment(equipmentId: number): EquipmentAccumulator {
+function newEquipment(equipmentId: EquipmentId): EquipmentAccumulator {
   return { equipmentId, readings: 0, anomalies: 0, bins: new Map(), anomalous: [] };
 }
 
-function addReading(equipment: EquipmentAccumulator, row: ReadingRow, t: number, binMs: number): void {
+/** NaN: an optional feature the reading left out (bound once: the hot loop does not look up Number). */
+const isMissing = Number.isNaN;
+
+function addReading(
+  equipment: EquipmentAccumulator,
+  row: ReadingRow,
+  t: number,
+  binMs: number,
+  features: readonly string[],
+): void {
   const binStart = Math.floor(t / binMs) * binMs;
   let bin = equipment.bins.get(binStart);
   if (!bin) {
-    bin = { t: binStart, count: 0, anomalies: 0, maxScore: 0, sums: FEATURES.map(() => 0) };
+    bin = {
+      t: binStart,
+      count: 0,
+      anomalies: 0,
+      maxScore: 0,
+      sums: features.map(() => 0),
+      counts: features.map(() => 0),
+    };
     equipment.bins.set(binStart, bin);
   }
   bin.count++;
-  for (let i = 0; i < FEATURES.length; i++) bin.sums[i] += row[FEATURES[i]] as number;
+  for (let i = 0; i < features.length; i++) {
+    const value = row[features[i]];
+    // NaN is a feature the reading left out; a row of another schema may lack the column (undefined).
+    if (typeof value !== 'number' || isMissing(value)) continue;
+    bin.sums[i] += value;
+    bin.counts[i]++;
+  }
   if (row.anomaly_score > bin.maxScore) bin.maxScore = row.anomaly_score;
   equipment.readings++;
   if (!row.is_anomaly) return;
@@ -104,6 +153,12 @@ function addReading(equipment: EquipmentAccumulator, row: ReadingRow, t: number,
   // Trim now and then rather than at the end, so a storm of anomalies does not hold every row.
   if (equipment.anomalous.length >= 2 * MAX_ANOMALOUS_READINGS)
     equipment.anomalous = newest(equipment.anomalous);
+}
+
+/** A feature's value in a row; null when the reading left it out (NaN) or its document has no such column. */
+function featureValue(row: ReadingRow, feature: string): number | null {
+  const value = row[feature];
+  return typeof value === 'number' && !isMissing(value) ? value : null;
 }
 
 /**
@@ -144,7 +199,9 @@ function newest(rows: TimedRow[]): TimedRow[] {
   return rows.sort((a, b) => a.t - b.t).slice(-MAX_ANOMALOUS_READINGS);
 }
 
-function toSeries(equipment: EquipmentAccumulator): EquipmentSeries {
+function toSeries(equipment: EquipmentAccumulator, features: readonly string[]): EquipmentSeries {
+  const record = (value: (index: number) => number | null) =>
+    Object.fromEntries(features.map((feature, i) => [feature, value(i)]));
   return {
     equipmentId: equipment.equipmentId,
     readings: equipment.readings,
@@ -156,25 +213,23 @@ function toSeries(equipment: EquipmentAccumulator): EquipmentSeries {
         count: bin.count,
         anomalies: bin.anomalies,
         maxScore: bin.maxScore,
-        means: featureRecord((i) => round(bin.sums[i] / bin.count)),
+        means: record((i) => (bin.counts[i] > 0 ? round(bin.sums[i] / bin.counts[i]) : null)),
       })),
     anomalousReadings: newest(equipment.anomalous).map(({ t, row }) => ({
       t,
-      values: featureRecord((i) => row[FEATURES[i]] as number),
+      values: record((i) => featureValue(row, features[i])),
       score: row.anomaly_score,
-      features: parseFeatures(row.anomalous_features),
+      features: anomalousFeatures(row.anomalous_features, features),
       reasons: row.reasons,
     })),
   };
 }
 
-function featureRecord(value: (index: number) => number): Record<Feature, number> {
-  return Object.fromEntries(FEATURES.map((feature, i) => [feature, value(i)])) as Record<Feature, number>;
-}
-
-function parseFeatures(cell: string): Feature[] {
+/** The schema's features a row names as anomalous, in the schema's order. */
+function anomalousFeatures(cell: string, features: readonly string[]): string[] {
+  if (cell === '') return [];
   const named = cell.split(LIST_SEPARATOR);
-  return FEATURES.filter((feature) => named.includes(feature));
+  return features.filter((feature) => named.includes(feature));
 }
 
 /** Means to 3 decimals: finer than any sensor reports, and a lighter JSON. */

@@ -2,6 +2,8 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { type DynamoTarget, documentClientFor, resolveTableTarget, type Target } from '../cli/targets';
 import { DEFAULT_WINDOW_MS, type RelativeTo } from '../lambdas/shared/aws/last-minutes';
+import type { ReadingSchema } from '../lambdas/shared/reading-schema';
+import { loadReadingSchema } from '../lambdas/shared/reading-schema-file';
 import { type DashboardServer, startDashboardServer } from './server';
 import { TableSource } from './table-source';
 
@@ -19,6 +21,8 @@ export interface DashboardOptions {
   namePrefix: string;
   region?: string;
   endpoint?: string;
+  /** The reading schema the pipeline runs with (--schema FILE); default: the lab's. */
+  schema?: ReadingSchema;
 }
 
 export interface DashboardIo {
@@ -34,10 +38,19 @@ const intInRange = (name: string, min: number, max: number) => (value: string) =
   return number;
 };
 
+/** `--schema FILE`: read when the option is parsed, so a bad file is reported like a bad option. */
+export function schemaOption(path: string): ReadingSchema {
+  try {
+    return loadReadingSchema(path);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
 export function dashboardCommand(io: DashboardIo): Command {
   return new Command('dashboard')
     .description(
-      'Serve the live dashboard: per equipment the four features over the last minutes, anomalies, alerts and counters.',
+      "Serve the live dashboard: per equipment each of the reading schema's features over the last minutes, anomalies, alerts and counters.",
     )
     .addOption(
       new Option('--target <target>', 'the deployed stack or the local pipeline')
@@ -55,6 +68,11 @@ export function dashboardCommand(io: DashboardIo): Command {
       'length of the window in minutes',
       intInRange('--minutes', 1, 60),
       DEFAULT_WINDOW_MS / 60_000,
+    )
+    .option(
+      '--schema <file>',
+      "the reading schema (JSON or YAML) the pipeline runs with (default: the lab's four features)",
+      schemaOption,
     )
     .option('--table <name>', 'readings table name (default: <name-prefix>sensor-readings)')
     .option('--name-prefix <prefix>', 'the namePrefix the stack was deployed with', '')
@@ -75,6 +93,7 @@ export async function startDashboard(options: DashboardOptions, io: DashboardIo)
     target: options.target,
     relativeTo: options.relativeTo,
     windowMs: options.minutes * 60_000,
+    schema: options.schema,
   });
   return startDashboardServer({ source, port: options.port });
 }

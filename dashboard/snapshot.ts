@@ -1,14 +1,25 @@
 import type { EquipmentId } from '../lambdas/shared/reading';
+import type { ReadingSchema } from '../lambdas/shared/reading-schema';
 
 /**
- * What the dashboard page shows, as its server sends it (GET /api/snapshot): per equipment the four
- * features over the window, binned so the page stays light at thousands of readings a second, the
- * anomalous readings themselves, the latest alerts, and the pipeline's counters.
+ * What the dashboard page shows, as its server sends it (GET /api/snapshot): the reading schema's
+ * features, per equipment each feature over the window, binned so the page stays light at thousands
+ * of readings a second, the anomalous readings themselves, the latest alerts, and the pipeline's
+ * counters.
  */
 export interface DashboardSnapshot {
   /** Where the data comes from: the local pipeline, or a deployed stack. */
   target: 'local' | 'aws';
   generatedAt: string;
+  /** The reading schema's `name@version`. */
+  schema: string;
+  /** The schema's features, in its order: the page draws a chart of each, per equipment. */
+  features: SnapshotFeature[];
+  /**
+   * Features the window's readings hold that the schema does not declare (absent when none): the
+   * dashboard was most likely started with another schema than the pipeline's.
+   */
+  undeclaredFeatures?: string[];
   /** Window shown, inclusive, epoch ms; null when nothing is stored yet. */
   window: { fromMs: number; toMs: number } | null;
   /** Width of a time bin in ms: the page's resolution, shown beside the window. */
@@ -21,16 +32,33 @@ export interface DashboardSnapshot {
   counters: { name: string; value: number }[];
 }
 
+export interface SnapshotFeature {
+  name: string;
+  label: string;
+  /** "" for none. */
+  unit: string;
+}
+
 export interface EquipmentSeries {
   equipmentId: EquipmentId;
   readings: number;
   anomalies: number;
-  /** One entry per time bin: bin start (epoch ms) and the mean of each feature in the bin. */
-  bins: { t: number; count: number; anomalies: number; maxScore: number; means: Record<string, number> }[];
+  /**
+   * One entry per time bin: bin start (epoch ms) and the mean of each feature in the bin (null for an
+   * optional feature no reading of the bin had).
+   */
+  bins: {
+    t: number;
+    count: number;
+    anomalies: number;
+    maxScore: number;
+    means: Record<string, number | null>;
+  }[];
   /** The newest anomalous readings (at most a few hundred), for marking points. */
   anomalousReadings: {
     t: number;
-    values: Record<string, number>;
+    /** Each feature's value; null for an optional feature the reading left out. */
+    values: Record<string, number | null>;
     score: number;
     features: string[];
     reasons: string;
@@ -43,7 +71,7 @@ export interface MinuteSummary {
   count: number;
   late: number;
   anomalies: number;
-  /** Mean of each feature over the on-time readings; null when there were none. */
+  /** Mean of each feature over the on-time readings that had it; null when there were none. */
   means: Record<string, number | null>;
 }
 
@@ -60,4 +88,9 @@ export interface AlertSummary {
 /** Where a dashboard server gets its snapshots. */
 export interface DashboardSource {
   snapshot(): Promise<DashboardSnapshot>;
+}
+
+/** What the page needs of a reading schema's features. */
+export function snapshotFeatures(schema: ReadingSchema): SnapshotFeature[] {
+  return schema.features.map(({ name, label, unit }) => ({ name, label, unit }));
 }

@@ -3,10 +3,10 @@ import { EPISODE_PK } from '../lambdas/alerter/episode-store';
 import { DEFAULT_WINDOW_MS, queryLastMinutes, type RelativeTo } from '../lambdas/shared/aws/last-minutes';
 import { queryMinuteAggregates } from '../lambdas/shared/aws/minute-aggregates';
 import { type EpisodeState, severityOf } from '../lambdas/shared/episodes';
-import { FEATURE_LABELS, FEATURES } from '../lambdas/shared/features';
-import type { MinuteAggregate } from '../lambdas/shared/minute-windows';
+import { compareIds, type MinuteAggregate } from '../lambdas/shared/minute-windows';
 import type { ReadingRow } from '../lambdas/shared/processed-reading';
 import type { EquipmentId } from '../lambdas/shared/reading';
+import { LAB_SCHEMA, type ReadingSchema } from '../lambdas/shared/reading-schema';
 import { toSnapshot } from './aggregate';
 import type { AlertSummary, DashboardSnapshot, DashboardSource, MinuteSummary } from './snapshot';
 
@@ -25,6 +25,8 @@ export interface TableSourceOptions {
   /** Alerts listed, newest first. */
   maxAlerts?: number;
   now?: () => number;
+  /** The reading schema the pipeline runs with (default: the lab's): its features are charted. */
+  schema?: ReadingSchema;
 }
 
 export const DEFAULT_MAX_ALERTS = 20;
@@ -37,6 +39,7 @@ export class TableSource implements DashboardSource {
   ) {}
 
   async snapshot(): Promise<DashboardSnapshot> {
+    const schema = this.options.schema ?? LAB_SCHEMA;
     const nowMs = (this.options.now ?? Date.now)();
     const [readings, alerts] = await Promise.all([
       queryLastMinutes(this.client, {
@@ -45,7 +48,7 @@ export class TableSource implements DashboardSource {
         windowMs: this.options.windowMs ?? DEFAULT_WINDOW_MS,
         nowMs,
       }),
-      queryEpisodeAlerts(this.client, this.tableName),
+      queryEpisodeAlerts(this.client, this.tableName, schema),
     ]);
     const window =
       readings.fromMs === undefined || readings.toMs === undefined
@@ -56,6 +59,7 @@ export class TableSource implements DashboardSource {
           tableName: this.tableName,
           fromMs: window.fromMs,
           toMs: window.toMs,
+          schema,
         })
       : [];
     return toSnapshot({
@@ -64,22 +68,29 @@ export class TableSource implements DashboardSource {
       window,
       alerts: alerts.slice(0, this.options.maxAlerts ?? DEFAULT_MAX_ALERTS),
       counters: windowCounters(readings.rows, alerts, window),
-      minutes: minutes.map(toMinuteSummary).reverse(),
+      // Newest minute first; within a minute, equipment in order.
+      minutes: minutes
+        .map((minute) => toMinuteSummary(minute, schema))
+        .sort((a, b) => b.minuteMs - a.minuteMs || compareIds(a.equipmentId, b.equipmentId)),
       generatedAtMs: nowMs,
+      schema,
     });
   }
 }
 
-export function toMinuteSummary(window: MinuteAggregate): MinuteSummary {
+/** A window's means by feature name; a window's values are in the schema's order. */
+export function toMinuteSummary(window: MinuteAggregate, schema: ReadingSchema = LAB_SCHEMA): MinuteSummary {
+  const mean = (f: number) => {
+    const value = window.means[f];
+    return value === undefined || Number.isNaN(value) ? null : value;
+  };
   return {
     minuteMs: window.minuteMs,
     equipmentId: window.equipmentId,
     count: window.count,
     late: window.late,
     anomalies: window.anomalies,
-    means: Object.fromEntries(
-      FEATURES.map((feature, f) => [feature, Number.isNaN(window.means[f]) ? null : window.means[f]]),
-    ) as MinuteSummary['means'],
+    means: Object.fromEntries(schema.featureNames.map((feature, f) => [feature, mean(f)])),
   };
 }
 
@@ -87,6 +98,7 @@ export function toMinuteSummary(window: MinuteAggregate): MinuteSummary {
 export async function queryEpisodeAlerts(
   client: DynamoDBDocumentClient,
   tableName: string,
+  schema: ReadingSchema = LAB_SCHEMA,
 ): Promise<AlertSummary[]> {
   const pages = paginateQuery(
     { client },
@@ -100,13 +112,15 @@ export async function queryEpisodeAlerts(
   for await (const page of pages) {
     for (const item of page.Items ?? []) {
       const state = item.state as EpisodeState | undefined;
-      if (state?.episodeId !== undefined) alerts.push(alertOfEpisode(state));
+      if (state?.episodeId !== undefined) alerts.push(alertOfEpisode(state, schema));
     }
   }
   return alerts.sort((a, b) => b.startedMs - a.startedMs);
 }
 
-export function alertOfEpisode(state: EpisodeState): AlertSummary {
+export function alertOfEpisode(state: EpisodeState, schema: ReadingSchema = LAB_SCHEMA): AlertSummary {
+  const labelOf = (feature: string) =>
+    schema.features.find((f) => f.name === feature)?.label ?? feature.replaceAll('_', ' ');
   return {
     startedMs: state.startedMs,
     equipmentId: state.equipmentId,
@@ -114,7 +128,7 @@ export function alertOfEpisode(state: EpisodeState): AlertSummary {
     // with the episode's peak score standing in for the first anomaly's.
     subject:
       state.subject ??
-      `Anomaly on equipment ${state.equipmentId}: ${state.features.map((f) => FEATURE_LABELS[f]).join(', ')} anomalous`,
+      `Anomaly on equipment ${state.equipmentId}: ${state.features.map(labelOf).join(', ')} anomalous`,
     severity: state.severity ?? severityOf(state.peakScore),
     features: state.features,
     episodeId: state.episodeId,

@@ -1,6 +1,9 @@
+import * as path from 'node:path';
 import { z } from 'zod';
 import { parseValueLimits } from '../lambdas/shared/detector/value-limits';
-import { FEATURES } from '../lambdas/shared/features';
+import type { EquipmentId } from '../lambdas/shared/reading';
+import { LAB_SCHEMA, type ReadingSchema } from '../lambdas/shared/reading-schema';
+import { loadReadingSchema } from '../lambdas/shared/reading-schema-file';
 
 /**
  * Every deployment setting, read from CDK context (`cdk.json` or `-c key=value`), with its default.
@@ -18,27 +21,27 @@ const bool = z.preprocess((value) => {
   return value;
 }, z.boolean());
 
+/** The project root: `readingSchema` and `modelPath` are relative to it. */
+const PROJECT_ROOT = path.join(__dirname, '..');
+/** modelPath's default for a schema with the lab's features: the model trained on the lab's simulator. */
+export const DEFAULT_MODEL_PATH = 'model/default-model.json';
+/** `modelPath` for a deployment without a trained model. */
+export const NO_MODEL = 'none';
+
 /** At most this many equipment on the dashboard: a line each on the per-equipment graphs, which more would crowd. */
 export const MAX_DASHBOARD_EQUIPMENT = 30;
-/** Equipment ids as `101,102,103` (from -c) or [101, 102, 103] (cdk.json): distinct positive integers. */
+/**
+ * Equipment ids as `101,102,103` or `pump-1,pump-2` (from -c) or an array (cdk.json), as given: they are
+ * checked against the reading schema's equipment ids (checkEquipment) once it is read.
+ */
 const equipmentList = z.preprocess(
-  (value) => (Array.isArray(value) || typeof value === 'number' ? String(value) : value),
-  z
-    .string()
-    .transform((list) => list.replace(/\s+/g, ''))
-    .pipe(
-      z
-        .string()
-        .regex(
-          new RegExp(`^[1-9]\\d{0,9}(,[1-9]\\d{0,9}){0,${MAX_DASHBOARD_EQUIPMENT - 1}}$`),
-          `must be 1 to ${MAX_DASHBOARD_EQUIPMENT} equipment ids (positive integers) separated by commas, such as 101,102,103`,
-        ),
-    )
-    .transform((list) => list.split(',').map(Number))
-    .refine((ids) => ids.every((id) => id <= 2_147_483_647), {
-      error: 'equipment ids are at most 2147483647',
-    })
-    .refine((ids) => new Set(ids).size === ids.length, { error: 'lists an equipment id twice' }),
+  (value) =>
+    typeof value === 'string'
+      ? value.split(',').map((id) => id.trim())
+      : Array.isArray(value)
+        ? value
+        : [value],
+  z.array(z.union([z.string(), z.number()]), { error: 'must be equipment ids separated by commas' }),
 );
 
 const pipelineContextFields = z.object({
@@ -78,8 +81,16 @@ const pipelineContextFields = z.object({
   alertQuietPeriodSeconds: int(1, 86_400).default(60),
   /** New-episode alerts the whole topic sends per minute; past it, one summary message (never a storm). */
   alertBudgetPerMinute: int(1, 10_000).default(20),
-  /** Equipment the dashboard draws a line for: `-c dashboardEquipment=101,102,103`, or an array in cdk.json. */
-  dashboardEquipment: equipmentList.default([101, 102, 103]),
+  /**
+   * The reading schema (JSON or YAML, relative to the project root) the deployment's readings follow:
+   * `-c readingSchema=schemas/skab.json`. Default: the lab's (schemas/lab.json).
+   */
+  readingSchema: z.string().min(1).optional(),
+  /**
+   * Equipment the dashboard draws a line for: `-c dashboardEquipment=101,102,103`, or an array in
+   * cdk.json; ids of the reading schema's kind. Default: the schema's simulation equipment (101, 102, 103).
+   */
+  dashboardEquipment: equipmentList.optional(),
   /** Subscribe this address to the ops topic, which the CloudWatch alarms notify. */
   opsEmail: z.email().optional(),
   /** Alarm when either stream consumer is this far behind its stream. */
@@ -89,30 +100,37 @@ const pipelineContextFields = z.object({
   /** Alarm when the oldest raw record not yet in S3 is older than this; must exceed rawBufferIntervalSeconds. */
   archiveFreshnessAlarmSeconds: int(60, 86_400).default(900),
   scoreThreshold: z.coerce.number().gt(0).lt(1).default(0.5),
-  /** Per-feature score thresholds overriding scoreThreshold, as `temperature=0.7,humidity=0.6`. */
+  /**
+   * Per-feature score thresholds overriding scoreThreshold, as `temperature=0.7,humidity=0.6`: features
+   * of the reading schema (checked once it is read).
+   */
   featureScoreThresholds: z
     .string()
     .regex(
-      /^((vibration_amplitude|vibration_frequency|temperature|humidity)=(0?\.\d+),?)*$/,
+      /^(([a-z][a-z0-9_]*)=(0?\.\d+),?)*$/,
       'feature=threshold pairs separated by commas, each threshold between 0 and 1, e.g. temperature=0.7,humidity=0.6',
     )
     .default(''),
-  /** Absolute limits, as `temperature=40:80,humidity=:95`: a reading outside them is always anomalous. */
+  /**
+   * Absolute limits, as `temperature=40:80,humidity=:95`: a reading outside them is always anomalous.
+   * Features of the reading schema (checked once it is read).
+   */
   featureLimits: z
     .string()
     .default('')
     .superRefine((text, context) => {
       try {
-        for (const feature of Object.keys(parseValueLimits(text))) {
-          if (!(FEATURES as readonly string[]).includes(feature))
-            throw new Error(`${feature} is not a feature`);
-        }
+        parseValueLimits(text);
       } catch (error) {
         context.addIssue({ code: 'custom', message: (error as Error).message });
       }
     }),
-  /** A trained model artifact bundled with the transform, or `none`: the detector learns every feature online. */
-  modelPath: z.string().min(1).default('model/default-model.json'),
+  /**
+   * A trained model artifact bundled with the transform, or `none`: the detector learns every feature
+   * online. Default: model/default-model.json with the lab's schema, none with any other (the shipped
+   * model knows the lab's features only); a model naming features the schema lacks fails the synth.
+   */
+  modelPath: z.string().min(1).optional(),
   logRetentionDays: z.coerce
     .number()
     .refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
@@ -134,13 +152,114 @@ export const pipelineContextSchema = pipelineContextFields.superRefine((config, 
   }
 });
 
-export type PipelineConfig = z.infer<typeof pipelineContextSchema>;
+type PipelineContext = z.infer<typeof pipelineContextSchema>;
 
-export const PIPELINE_CONTEXT_KEYS = Object.keys(pipelineContextSchema.shape) as (keyof PipelineConfig)[];
+/** The pipeline's settings: the context values, with those that follow the reading schema worked out. */
+export type PipelineConfig = Omit<PipelineContext, 'dashboardEquipment' | 'modelPath'> & {
+  /** The reading schema of `readingSchema`, or the lab's. */
+  schema: ReadingSchema;
+  /** The reading schema's file (absolute), to bundle with the transform; undefined for the lab's default. */
+  schemaFile?: string;
+  dashboardEquipment: EquipmentId[];
+  /** Relative to the project root, or `none`. */
+  modelPath: string;
+};
 
-/** Reads the pipeline's context values; `read(key)` is `node.tryGetContext`. */
+export const PIPELINE_CONTEXT_KEYS = Object.keys(pipelineContextSchema.shape) as (keyof PipelineContext)[];
+
+/**
+ * Reads the pipeline's context values; `read(key)` is `node.tryGetContext`. The reading schema is
+ * read too (`readingSchema`), and the values that name features or equipment are checked against it;
+ * every problem is reported at once, naming its key and value.
+ */
 export function readPipelineConfig(read: (key: string) => unknown): PipelineConfig {
-  return readContext(pipelineContextSchema, read);
+  const raw = rawContext(pipelineContextSchema, read);
+  const parsed = pipelineContextSchema.safeParse(raw);
+  const problems = parsed.success ? [] : describeIssues(parsed.error.issues, raw);
+  const problem = (key: string, message: string) =>
+    problems.push(`context value ${key}=${key in raw ? JSON.stringify(raw[key]) : '(not set)'}: ${message}`);
+
+  let schema = LAB_SCHEMA;
+  let schemaFile: string | undefined;
+  if (typeof raw.readingSchema === 'string' && raw.readingSchema !== '') {
+    schemaFile = path.resolve(PROJECT_ROOT, raw.readingSchema);
+    try {
+      schema = loadReadingSchema(schemaFile);
+    } catch (error) {
+      problem('readingSchema', (error as Error).message);
+      throw configError(problems);
+    }
+  }
+  if (!parsed.success) throw configError(problems);
+  const context = parsed.data;
+
+  const notFeatures = (names: string[]) => names.filter((name) => !schema.featureNames.includes(name));
+  const featureProblem = (key: string, names: string[]) => {
+    const unknown = notFeatures(names);
+    if (unknown.length > 0)
+      problem(
+        key,
+        `${unknown.join(', ')} ${unknown.length === 1 ? 'is not a feature' : 'are not features'} of the reading schema ${schema.id} (${schema.featureNames.join(', ')})`,
+      );
+  };
+  featureProblem(
+    'featureScoreThresholds',
+    context.featureScoreThresholds
+      .split(',')
+      .filter(Boolean)
+      .map((pair) => pair.split('=')[0]),
+  );
+  featureProblem('featureLimits', Object.keys(parseValueLimits(context.featureLimits)));
+  const equipment = checkEquipment(
+    context.dashboardEquipment ?? schema.simulationEquipment.slice(0, MAX_DASHBOARD_EQUIPMENT),
+    schema,
+  );
+  if (typeof equipment === 'string') problem('dashboardEquipment', equipment);
+  if (problems.length > 0) throw configError(problems);
+
+  return {
+    ...context,
+    schema,
+    schemaFile,
+    dashboardEquipment: equipment as EquipmentId[],
+    modelPath: context.modelPath ?? (schema.isLab ? DEFAULT_MODEL_PATH : NO_MODEL),
+  };
+}
+
+/** CloudWatch takes dimension values of printable ASCII with something besides spaces, up to 1024 characters. */
+const DIMENSION_VALUE = /^(?=.*[^ ])[\x20-\x7e]{1,1024}$/;
+
+/**
+ * The dashboard's equipment ids, as the reading schema's ids (integers in its range, or strings matching
+ * its pattern, usable as CloudWatch dimension values): 1 to MAX_DASHBOARD_EQUIPMENT of them, distinct.
+ * Returns what is wrong, as a message, when they are not.
+ */
+export function checkEquipment(ids: readonly EquipmentId[], schema: ReadingSchema): EquipmentId[] | string {
+  const example = schema.simulationEquipment.slice(0, 3).join(',');
+  const kind =
+    schema.equipment.type === 'integer'
+      ? `integers from ${schema.equipment.min} to ${schema.equipment.max}`
+      : `strings matching ${schema.equipment.pattern.source}`;
+  const usage = `must be 1 to ${MAX_DASHBOARD_EQUIPMENT} equipment ids (${kind}, the reading schema ${schema.id}'s) separated by commas, such as ${example}`;
+  if (ids.length === 0 || ids.length > MAX_DASHBOARD_EQUIPMENT) return usage;
+  const parsed: EquipmentId[] = [];
+  for (const id of ids) {
+    const text = String(id).trim();
+    if (schema.equipment.type === 'integer') {
+      const value = Number(text);
+      if (!/^-?\d+$/.test(text) || value < schema.equipment.min || value > schema.equipment.max)
+        return `${JSON.stringify(text)} is not an equipment id: ${usage}`;
+      parsed.push(value);
+    } else {
+      if (!schema.equipment.pattern.test(text))
+        return `${JSON.stringify(text)} is not an equipment id: ${usage}`;
+      if (!DIMENSION_VALUE.test(text))
+        return `${JSON.stringify(text)} cannot be a CloudWatch dimension value (printable ASCII, up to 1024 characters)`;
+      parsed.push(text);
+    }
+  }
+  if (new Set(parsed).size !== parsed.length) return 'lists an equipment id twice';
+  return parsed;
 }
 
 /** An arm64 (Graviton) instance type, as the simulator's AMI is arm64: t4g.small, m7g.large, c6gn.xlarge, a1.medium. */
@@ -214,21 +333,29 @@ export function readSimulatorConfig(read: (key: string) => unknown): SimulatorCo
   return readContext(simulatorContextSchema, read);
 }
 
+/** The context values of the schema's keys that are set. */
+function rawContext(schema: z.ZodObject, read: (key: string) => unknown): Record<string, unknown> {
+  const keys = Object.keys(schema.shape);
+  return Object.fromEntries(keys.map((key) => [key, read(key)]).filter(([, v]) => v !== undefined));
+}
+
+function describeIssues(issues: z.core.$ZodIssue[], raw: Record<string, unknown>): string[] {
+  return issues.map((issue) => {
+    const key = String(issue.path[0]);
+    const value = key in raw ? JSON.stringify(raw[key]) : '(not set)';
+    return `context value ${issue.path.join('.')}=${value}: ${issue.message}`;
+  });
+}
+
+const configError = (problems: string[]) => new Error(`invalid CDK context:\n  ${problems.join('\n  ')}`);
+
 /** Parses the schema's keys from context; every bad value is reported at once, naming its key and value. */
 function readContext<Schema extends z.ZodObject>(
   schema: Schema,
   read: (key: string) => unknown,
 ): z.output<Schema> {
-  const keys = Object.keys(schema.shape);
-  const raw = Object.fromEntries(keys.map((key) => [key, read(key)]).filter(([, v]) => v !== undefined));
+  const raw = rawContext(schema, read);
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const key = String(issue.path[0]);
-      const value = key in raw ? JSON.stringify(raw[key]) : '(not set)';
-      return `context value ${issue.path.join('.')}=${value}: ${issue.message}`;
-    });
-    throw new Error(`invalid CDK context:\n  ${problems.join('\n  ')}`);
-  }
+  if (!parsed.success) throw configError(describeIssues(parsed.error.issues, raw));
   return parsed.data;
 }

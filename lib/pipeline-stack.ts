@@ -2,6 +2,7 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { readingsPrefix } from '../lambdas/shared/object-keys';
 import type { PipelineConfig } from './config';
 import { Alerts } from './constructs/alerts';
 import { Analytics } from './constructs/analytics';
@@ -19,6 +20,9 @@ export interface PipelineStackProps extends StackProps {
 /** The streaming pipeline: wiring only; each concern is a construct of its own. */
 export class PipelineStack extends Stack {
   readonly streams: SensorStreams;
+  readonly transform: Transform;
+  readonly monitoring: Monitoring;
+  readonly analytics: Analytics;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
@@ -65,6 +69,8 @@ export class PipelineStack extends Stack {
     });
 
     const transform = new Transform(this, 'Transform', {
+      schema: config.schema,
+      schemaFile: config.schemaFile,
       input: this.streams.input,
       anomalies: this.streams.anomalies,
       processedBucket,
@@ -105,6 +111,7 @@ export class PipelineStack extends Stack {
       transform: transform.consumer,
       alerter: alerts.consumer,
       deliveryStream: archive.deliveryStream,
+      schema: config.schema,
       equipment: config.dashboardEquipment,
       opsEmail: config.opsEmail,
       iteratorAgeAlarm: Duration.seconds(config.iteratorAgeAlarmSeconds),
@@ -117,7 +124,11 @@ export class PipelineStack extends Stack {
       processedBucket,
       rawBucket: archive.bucket,
       bytesScannedCutoffPerQuery: Math.round(config.athenaScanLimitGb * 1e9),
+      schema: config.schema,
     });
+    this.transform = transform;
+    this.monitoring = monitoring;
+    this.analytics = analytics;
 
     const outputs: Record<string, [string, string]> = {
       InputStreamName: [
@@ -131,7 +142,11 @@ export class PipelineStack extends Stack {
       ],
       ProcessedBucketName: [
         processedBucket.bucketName,
-        'CSV objects under readings/, rejected readings under quarantine/',
+        `CSV objects under ${readingsPrefix(config.schema)}, rejected readings under quarantine/`,
+      ],
+      ReadingSchema: [
+        config.schema.id,
+        `The reading schema the readings follow (context readingSchema): ${config.schema.featureNames.length} features`,
       ],
       RawBucketName: [archive.bucket.bucketName, 'Raw records archived by Firehose under raw/'],
       AlertsTopicArn: [

@@ -36,6 +36,7 @@ export class SimulatorStack extends Stack {
       instanceType: config.simulatorInstanceType,
       rate: config.simulatorRate,
       start: config.simulatorStart,
+      schemaFile: config.schemaFile,
       keyPairName: config.simulatorKeyPair,
       sshCidr: config.simulatorSshCidr,
     });

@@ -1,7 +1,8 @@
 import type { AlertSummary, DashboardSnapshot, DashboardSource } from '../dashboard/snapshot';
 import { TableSource } from '../dashboard/table-source';
 import { ALERT_KIND } from '../lambdas/shared/episodes';
-import type { Feature } from '../lambdas/shared/features';
+import type { EquipmentId } from '../lambdas/shared/reading';
+import { LAB_SCHEMA, type ReadingSchema } from '../lambdas/shared/reading-schema';
 import { LOCAL_NAMES } from './names';
 import type { LocalPipeline } from './pipeline';
 
@@ -20,8 +21,10 @@ export class LocalPipelineSource implements DashboardSource {
   constructor(
     private readonly pipeline: LocalPipeline,
     private readonly progress: RunProgressCounters,
+    /** The reading schema the pipeline runs with: its features are charted. */
+    private readonly schema: ReadingSchema = LAB_SCHEMA,
   ) {
-    this.table = new TableSource(pipeline.clients.documents, LOCAL_NAMES.table, { target: 'local' });
+    this.table = new TableSource(pipeline.clients.documents, LOCAL_NAMES.table, { target: 'local', schema });
   }
 
   async snapshot(): Promise<DashboardSnapshot> {
@@ -30,7 +33,10 @@ export class LocalPipelineSource implements DashboardSource {
     // The alert list is of episodes; a budget summary (many equipment at once) is counted apart.
     const episodes = services.sns.messages.filter((m) => m.attributes.kind !== ALERT_KIND.budgetSummary);
     const summaries = services.sns.messages.length - episodes.length;
-    const alerts = episodes.map(toAlertSummary).reverse().slice(0, 20);
+    const alerts = episodes
+      .map((message) => toAlertSummary(message, this.schema))
+      .reverse()
+      .slice(0, 20);
     return {
       ...snapshot,
       alerts,
@@ -49,14 +55,19 @@ export class LocalPipelineSource implements DashboardSource {
   }
 }
 
-function toAlertSummary(message: { subject?: string; attributes: Record<string, string> }): AlertSummary {
+export function toAlertSummary(
+  message: { subject?: string; attributes: Record<string, string> },
+  schema: ReadingSchema = LAB_SCHEMA,
+): AlertSummary {
   const episodeId = message.attributes.episode_id ?? '';
+  const equipmentId = message.attributes.equipment_id ?? '';
   return {
+    // The episode id is `<equipment id>-<first anomaly's epoch ms>`; a string id may hold '-' itself.
     startedMs: Number(episodeId.split('-').pop()),
-    equipmentId: Number(message.attributes.equipment_id),
+    equipmentId: (schema.equipment.type === 'integer' ? Number(equipmentId) : equipmentId) as EquipmentId,
     subject: message.subject ?? '',
     severity: (message.attributes.severity ?? 'low') as AlertSummary['severity'],
-    features: JSON.parse(message.attributes.features ?? '[]') as Feature[],
+    features: JSON.parse(message.attributes.features ?? '[]') as string[],
     episodeId,
   };
 }

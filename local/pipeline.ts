@@ -1,9 +1,11 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CreateTableCommand, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { CreateStreamCommand, DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createAlerterHandler } from '../lambdas/alerter/handler';
 import { createObservability } from '../lambdas/shared/observability';
+import { LAB_SCHEMA, type ReadingSchema } from '../lambdas/shared/reading-schema';
+import { loadReadingSchema } from '../lambdas/shared/reading-schema-file';
 import { createTransformHandler } from '../lambdas/transform/handler';
 import { type CheckpointStore, fileCheckpoints, memoryCheckpoints } from './checkpoints';
 import { type LocalClients, localClients } from './clients';
@@ -28,6 +30,12 @@ export interface LocalPipelineOptions {
   alerter?: Partial<EventSourceSettings>;
   archiveBufferIntervalMs?: number;
   archiveBufferSizeBytes?: number;
+  /** The reading schema (JSON or YAML) the transform reads (READING_SCHEMA_PATH); the lab's when absent. */
+  readingSchemaPath?: string;
+  /**
+   * A model artifact (MODEL_PATH). Default: the shipped model of the lab's features with the lab's
+   * schema, none with any other (the detector then learns every feature online, as it always does).
+   */
   modelPath?: string;
   alertQuietPeriodSeconds?: number;
   /** Wraps the transform handler: tests use it to inject faults. */
@@ -47,6 +55,8 @@ export class LocalPipeline {
   readonly latency = new LatencyTracker();
 
   private constructor(
+    /** The reading schema the transform validates and writes readings of. */
+    readonly schema: ReadingSchema,
     readonly services: LocalServices,
     readonly clients: LocalClients,
     readonly transform: EventSourceRunner,
@@ -60,6 +70,12 @@ export class LocalPipeline {
     const log = options.log ?? (() => {});
     // EMF metrics lines are for CloudWatch; locally they would only flood the console.
     process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+    // Read first: a schema file with an error stops here, before any service starts.
+    const schemaPath =
+      options.readingSchemaPath === undefined ? undefined : resolve(options.readingSchemaPath);
+    const schema = schemaPath === undefined ? LAB_SCHEMA : loadReadingSchema(schemaPath);
+    const modelPath =
+      options.modelPath ?? (schema.isLab ? join(__dirname, '..', 'model', 'default-model.json') : undefined);
     const services = await startLocalServices({ dataDir: options.dataDir, onAlert: options.onAlert });
     try {
       const clients = localClients(services);
@@ -71,7 +87,8 @@ export class LocalPipeline {
         PROCESSED_BUCKET: LOCAL_NAMES.processedBucket,
         READINGS_TABLE: LOCAL_NAMES.table,
         ANOMALIES_STREAM: LOCAL_NAMES.anomaliesStream,
-        MODEL_PATH: options.modelPath ?? join(__dirname, '..', 'model', 'default-model.json'),
+        ...(schemaPath === undefined ? {} : { READING_SCHEMA_PATH: schemaPath }),
+        ...(modelPath === undefined ? {} : { MODEL_PATH: modelPath }),
         ALERTS_TOPIC_ARN: LOCAL_NAMES.alertsTopicArn,
         QUIET_PERIOD_SECONDS: String(options.alertQuietPeriodSeconds ?? 60),
       };
@@ -122,7 +139,7 @@ export class LocalPipeline {
         bufferSizeBytes: options.archiveBufferSizeBytes ?? 5 * 1024 * 1024,
         log,
       });
-      pipeline = new LocalPipeline(services, clients, transform, alerter, archive, wrappedTransform);
+      pipeline = new LocalPipeline(schema, services, clients, transform, alerter, archive, wrappedTransform);
       await options.beforeConsumers?.(clients);
       await Promise.all([transform.start(), alerter.start(), archive.start()]);
       return pipeline;

@@ -1,5 +1,13 @@
 import { randomInt } from 'node:crypto';
 import { Command, InvalidArgumentError } from 'commander';
+import {
+  addReplayOptions,
+  checkMappedFeatures,
+  equipmentIdOption,
+  equipmentIds,
+  equipmentTexts,
+  schemaOption,
+} from '../simulator/schema-options';
 import { runLocal } from './run';
 
 const number = (name: string, check: (n: number) => boolean, rule: string) => (value: string) => {
@@ -10,9 +18,9 @@ const number = (name: string, check: (n: number) => boolean, rule: string) => (v
 const positiveInt = (name: string) => number(name, (n) => Number.isInteger(n) && n > 0, 'a positive integer');
 
 export function startCommand(out: (line: string) => void, signal: AbortSignal): Command {
-  return new Command('start')
+  const command = new Command('start')
     .description(
-      'Run the whole pipeline on this machine (embedded Kinesis, DynamoDB and S3; the Lambda handlers; a local Firehose and SNS) fed by the simulator, with a live dashboard.',
+      'Run the whole pipeline on this machine (embedded Kinesis, DynamoDB and S3; the Lambda handlers; a local Firehose and SNS) fed by the simulator (or a recorded CSV file, --replay), with a live dashboard.',
     )
     .option(
       '--count <n>',
@@ -41,9 +49,17 @@ export function startCommand(out: (line: string) => void, signal: AbortSignal): 
       number('--bad-ratio', (n) => n >= 0 && n <= 1, 'between 0 and 1'),
       0,
     )
-    .option('--equipment <ids>', 'equipment ids, comma-separated (default: 101,102,103)', (value: string) =>
-      value.split(',').map((id) => positiveInt('--equipment')(id.trim())),
+    .option(
+      '--equipment <ids>',
+      "equipment ids, comma-separated (default: the schema's simulation equipment, the lab's 101,102,103)",
+      equipmentTexts,
     )
+    .option('--schema <file>', "the readings' schema, JSON or YAML (default: the lab's, schemas/lab.json)")
+    .option(
+      '--replay <file>',
+      'send the rows of a recorded CSV file instead of generated readings (the options below as for npm run simulate)',
+    );
+  return addReplayOptions(command)
     .option('--shards <n>', 'shards of the input stream', positiveInt('--shards'), 1)
     .option('--report <file>', 'write the JSON report of a --count or --duration run here')
     .option('--no-dashboard', 'do not serve the dashboard')
@@ -56,11 +72,32 @@ export function startCommand(out: (line: string) => void, signal: AbortSignal): 
     .option('--data-dir <dir>', "keep the services' data on disk here (default: in memory)")
     .option('--quiet', 'no progress lines', false)
     .showHelpAfterError()
-    .action(async (options) => {
+    .action(async (options, command: Command) => {
       if (options.report && options.count === undefined && options.duration === undefined) {
         throw new InvalidArgumentError(
           '--report needs --count or --duration (a run without them ends with Ctrl-C).',
         );
+      }
+      const given = (key: string) => !['default', undefined].includes(command.getOptionValueSource(key));
+      const schema = schemaOption(options.schema);
+      checkMappedFeatures(options.map, schema);
+      if (options.replay) {
+        const generatorOnly = ['seed', 'badRatio', 'equipment'].filter(given);
+        if (generatorOnly.length > 0) {
+          const flags = generatorOnly.map((key) => `--${key === 'badRatio' ? 'bad-ratio' : key}`);
+          throw new InvalidArgumentError(
+            `${flags.join(', ')} ${flags.length > 1 ? 'do' : 'does'} not apply to --replay: a replay sends the rows of the file as they are (--equipment-id ID or --equipment-column COL for their equipment)`,
+          );
+        }
+      } else {
+        const replayOnly = ['map', 'timestampColumn', 'equipmentId', 'equipmentColumn', 'delimiter', 'speed']
+          .filter(given)
+          .map((key) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+        if (replayOnly.length > 0) {
+          throw new InvalidArgumentError(
+            `${replayOnly.join(', ')} only ${replayOnly.length > 1 ? 'apply' : 'applies'} to --replay`,
+          );
+        }
       }
       const report = await runLocal({
         count: options.count,
@@ -68,7 +105,23 @@ export function startCommand(out: (line: string) => void, signal: AbortSignal): 
         rate: options.rate,
         seed: options.seed ?? randomInt(1, 2 ** 31),
         badRatio: options.badRatio,
-        equipment: options.equipment,
+        schemaFile: options.schema,
+        equipment: options.equipment ? equipmentIds(options.equipment, schema) : undefined,
+        replay: options.replay
+          ? {
+              file: options.replay,
+              map: options.map,
+              timestampColumn: options.timestampColumn,
+              equipmentId:
+                options.equipmentId === undefined
+                  ? undefined
+                  : equipmentIdOption(options.equipmentId, schema),
+              equipmentColumn: options.equipmentColumn,
+              delimiter: options.delimiter,
+              speed: options.speed,
+              rate: given('rate') ? options.rate : undefined,
+            }
+          : undefined,
         dataDir: options.dataDir,
         shards: options.shards,
         dashboard: options.dashboard,

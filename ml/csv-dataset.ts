@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { parseTimestamp } from '../lambdas/shared/timestamp';
@@ -6,7 +6,17 @@ import type { Dataset } from './dataset';
 
 /** Which columns of a CSV file hold what; the rest are ignored. */
 export interface CsvMapping {
+  /** The features' names, as the dataset (and what is written from it) calls them. */
   features: string[];
+  /**
+   * Per feature, the CSV columns that may hold it, in order of preference: the first a file has is
+   * read (a reading schema's feature: its source column, then its name). Default: its name.
+   */
+  columns?: (readonly string[])[];
+  /** Where `columns` come from (a reading schema's file), for errors. */
+  columnsFrom?: string;
+  /** Per feature, whether an empty cell is a missing value (NaN: not scored, not learnt) rather than an error. */
+  optional?: readonly boolean[];
   /** The ground-truth column (anything parsing to a number >= 0.5 is anomalous), if any. */
   label?: string;
   timestamp?: string;
@@ -29,7 +39,7 @@ export function readCsvDataset(files: string | string[], mapping: CsvMapping): D
     { timestamps: number[]; texts: string[]; values: number[]; labels: number[] }
   >();
   for (const file of Array.isArray(files) ? files : [files]) {
-    const rows = readRows(file, mapping);
+    const { rows, featureColumns } = readRows(file, mapping);
     rows.forEach((row, i) => {
       const where = `${file}, row ${i + 2}`;
       const key = mapping.key ? row[mapping.key] : basename(file);
@@ -38,10 +48,19 @@ export function readCsvDataset(files: string | string[], mapping: CsvMapping): D
         stream = { timestamps: [], texts: [], values: [], labels: [] };
         streams.set(key, stream);
       }
-      for (const feature of mapping.features) {
-        const value = Number(row[feature]);
-        if (row[feature] === '' || !Number.isFinite(value))
-          throw new Error(`${where}: ${feature} is not a number: "${row[feature]}"`);
+      for (let f = 0; f < width; f++) {
+        const cell = row[featureColumns[f]];
+        if (cell === '' && mapping.optional?.[f]) {
+          stream.values.push(Number.NaN);
+          continue;
+        }
+        const value = Number(cell);
+        if (cell === '' || !Number.isFinite(value)) {
+          const feature = mapping.features[f];
+          const named =
+            featureColumns[f] === feature ? feature : `${feature} (column "${featureColumns[f]}")`;
+          throw new Error(`${where}: ${named} is not a number: "${cell}"`);
+        }
         stream.values.push(value);
       }
       stream.timestamps.push(
@@ -69,7 +88,11 @@ export function readCsvDataset(files: string | string[], mapping: CsvMapping): D
   };
 }
 
-function readRows(file: string, mapping: CsvMapping): Record<string, string>[] {
+/** A file's rows, and the column each feature is read from in it. */
+function readRows(
+  file: string,
+  mapping: CsvMapping,
+): { rows: Record<string, string>[]; featureColumns: string[] } {
   let rows: Record<string, string>[];
   try {
     rows = parse(readFileSync(file, 'utf8'), {
@@ -85,12 +108,47 @@ function readRows(file: string, mapping: CsvMapping): Record<string, string>[] {
   }
   if (rows.length === 0) throw new Error(`${file}: no rows`);
   const columns = Object.keys(rows[0]);
-  for (const column of [...mapping.features, mapping.label, mapping.timestamp, mapping.key]) {
+  const featureColumns = mapping.features.map((feature, f) => {
+    const candidates = mapping.columns?.[f] ?? [feature];
+    const column = candidates.find((c) => columns.includes(c));
+    if (column !== undefined) return column;
+    const wanted = candidates.map((c) => `"${c}"`).join(' or ');
+    const of =
+      candidates.length === 1 && candidates[0] === feature
+        ? ''
+        : ` for the feature ${feature}${mapping.columnsFrom ? ` of ${mapping.columnsFrom}` : ''}`;
+    throw new Error(`${file}: no column ${wanted}${of} (columns: ${columns.join(', ')})`);
+  });
+  for (const column of [mapping.label, mapping.timestamp, mapping.key]) {
     if (column !== undefined && !columns.includes(column)) {
       throw new Error(`${file}: no column "${column}" (columns: ${columns.join(', ')})`);
     }
   }
-  return rows;
+  return { rows, featureColumns };
+}
+
+/** The column names of a CSV file's header; none when it cannot be read (reading it whole then says why). */
+export function readCsvHeader(file: string, delimiter: string): string[] {
+  try {
+    // The header is at the start: read no more than 1 MiB of a file that may be large.
+    const start = Buffer.alloc(1 << 20);
+    const fd = openSync(file, 'r');
+    let length: number;
+    try {
+      length = readSync(fd, start, 0, start.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+    const [header] = parse(start.subarray(0, length).toString('utf8'), {
+      delimiter,
+      to_line: 1,
+      skip_empty_lines: true,
+      trim: true,
+    }) as string[][];
+    return header ?? [];
+  } catch {
+    return [];
+  }
 }
 
 function timestampOf(raw: string, where: string): number {

@@ -6,7 +6,16 @@ import type { Quality } from './metrics';
 import { DEFAULT_NAB_DIR } from './nab-corpus';
 import { type CrossValidation, crossValidateNab } from './nab-cross-validation';
 import { NAB_PROFILE_NAMES } from './nab-scoring';
-import { columnList, csvMapping, integer, positiveInt, runCli } from './options';
+import {
+  columnList,
+  csvMapping,
+  integer,
+  positiveInt,
+  runCli,
+  schemaCsvMapping,
+  schemaDetectorConfig,
+} from './options';
+import { PLANT_SETTINGS } from './train';
 
 /** `npm run evaluate`: detection quality on the simulator, on SKAB, or on any labelled CSV. */
 const command = new Command('evaluate')
@@ -41,15 +50,31 @@ const command = new Command('evaluate')
     false,
   )
   .option('--csv <file>', 'a labelled CSV of sensor readings (instead of --dataset)')
-  .option('--features <columns>', 'CSV: feature columns, comma-separated', columnList('--features'))
+  .option(
+    '--features <columns>',
+    "CSV: feature columns, comma-separated (with --schema: default the schema's features)",
+    columnList('--features'),
+  )
+  .option(
+    '--schema <file>',
+    'CSV: a reading schema (JSON or YAML): its features read from their source columns, with its absolute limits',
+  )
   .option('--label <column>', 'CSV: ground-truth column (1 anomalous, 0 normal)')
-  .option('--timestamp <column>', 'CSV: timestamp column')
+  .option(
+    '--timestamp <column>',
+    "CSV: timestamp column (with --schema: default the schema's timestamp field, if a column)",
+  )
   .option('--delimiter <char>', 'CSV: column delimiter', ',')
   .option('--train-rows <n>', 'CSV: rows at the start to train on', positiveInt('--train-rows'), 400)
   .option('--json', 'print the figures as JSON', false)
   .showHelpAfterError()
   .action((options) =>
     runCli('evaluate', async () => {
+      if (options.schema && !options.csv) {
+        throw new Error(
+          '--schema applies to --csv FILE (the simulator, SKAB and NAB are read with their own columns)',
+        );
+      }
       const coldStartEveryMs =
         options.coldStartMinutes === undefined ? undefined : options.coldStartMinutes * 60_000;
       if (options.dataset === 'nab' && options.crossValidate) {
@@ -66,7 +91,12 @@ const command = new Command('evaluate')
         return;
       }
       let evaluation: Evaluation;
-      if (options.csv) {
+      if (options.csv && options.schema) {
+        // One stream per file, as without a schema: no default key.
+        const read = schemaCsvMapping(options, [options.csv], { defaultKey: false });
+        const { limits } = schemaDetectorConfig(read);
+        evaluation = evaluateCsv(options.csv, read.mapping, options.trainRows, PLANT_SETTINGS, { limits });
+      } else if (options.csv) {
         evaluation = evaluateCsv(options.csv, csvMapping(options, 'evaluate --csv'), options.trainRows);
       } else if (options.dataset === 'skab') {
         evaluation = evaluateSkab(options.skabDir, coldStartEveryMs);

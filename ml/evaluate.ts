@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { DEFAULT_DECODE_LIMITS } from '../lambdas/shared/decode';
-import { createDetector } from '../lambdas/shared/detector';
+import { createDetector, type ValueLimits } from '../lambdas/shared/detector';
 import { DEFAULT_VALIDATION_LIMITS } from '../lambdas/shared/reading';
 import { scoreRecord } from '../lambdas/shared/score-record';
 import { LAB_EQUIPMENT } from '../simulator/generator';
@@ -227,16 +227,20 @@ function skabFiles(root: string): string[] {
   );
 }
 
-/** Any labelled CSV: fit on its first `trainRows` rows, score the rest. */
+/**
+ * Any labelled CSV: fit on its first `trainRows` rows, score the rest; `limits` are absolute limits
+ * (a reading schema's) on top of the trained model.
+ */
 export function evaluateCsv(
   file: string,
   mapping: CsvMapping,
   trainRows: number,
   settings = PLANT_SETTINGS,
+  { limits }: { limits?: Record<string, ValueLimits> } = {},
 ): Evaluation {
   if (!mapping.label) throw new Error('evaluating needs the ground truth: give --label COLUMN');
   const data = readCsvDataset(file, mapping);
-  const confusion = scoreAfterTraining(data, trainRows, settings);
+  const confusion = scoreAfterTraining(data, trainRows, settings, undefined, limits);
   return {
     dataset: `${file} (first ${trainRows} rows for training)`,
     detector: quality(confusion),
@@ -251,6 +255,7 @@ function scoreAfterTraining(
   trainRows: number,
   settings: DetectorSettings,
   coldStartEveryMs?: number,
+  limits?: Record<string, ValueLimits>,
 ): Confusion {
   const stream = data.streams[0];
   if (streamLength(stream) <= trainRows) {
@@ -262,7 +267,7 @@ function scoreAfterTraining(
   const confusion = emptyConfusion();
   scoreStreams(
     data,
-    { model },
+    limits ? { model, limits } : { model },
     (scored, i, result) => {
       if (i >= trainRows) count(confusion, (scored.labels?.[i] ?? 0) !== 0, result.isAnomaly);
     },

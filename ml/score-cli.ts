@@ -1,11 +1,22 @@
 import { createWriteStream } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { csvCell } from '../lambdas/shared/csv';
-import { DEFAULT_ADAPTIVE_SETTINGS, type ValueLimits } from '../lambdas/shared/detector';
+import {
+  DEFAULT_ADAPTIVE_SETTINGS,
+  type StreamDetectorConfig,
+  type ValueLimits,
+} from '../lambdas/shared/detector';
 import { parseValueLimits } from '../lambdas/shared/detector/value-limits';
 import { loadModelFile } from '../lambdas/shared/model-file';
-import { readCsvDataset } from './csv-dataset';
-import { columnList, csvMapping, positiveInt, runCli } from './options';
+import { type CsvMapping, readCsvDataset } from './csv-dataset';
+import {
+  columnList,
+  csvMapping,
+  positiveInt,
+  runCli,
+  schemaCsvMapping,
+  schemaDetectorConfig,
+} from './options';
 import { scoreStreams } from './score-streams';
 
 /**
@@ -19,9 +30,23 @@ const command = new Command('score')
     'Score a recorded CSV of sensor readings with the detector; write timestamp, score, flag and reasons.',
   )
   .requiredOption('--csv <file>', 'the CSV to score')
-  .requiredOption('--features <columns>', 'feature columns, comma-separated', columnList('--features'))
-  .option('--timestamp <column>', 'timestamp column (without it, daily and weekly patterns are not learnt)')
-  .option('--key <column>', 'column naming the equipment (one stream per value)')
+  .option(
+    '--features <columns>',
+    "feature columns, comma-separated (with --schema: default the schema's features)",
+    columnList('--features'),
+  )
+  .option(
+    '--schema <file>',
+    'a reading schema (JSON or YAML): its features read from their source columns, named, labelled and limited as it declares',
+  )
+  .option(
+    '--timestamp <column>',
+    "timestamp column (without it, daily and weekly patterns are not learnt; with --schema: default the schema's timestamp field, if a column)",
+  )
+  .option(
+    '--key <column>',
+    "column naming the equipment, one stream per value (with --schema: default the schema's equipment field, if a column)",
+  )
   .option('--delimiter <char>', 'column delimiter', ',')
   .option('--model <file>', 'a trained model artifact: absolute limits for the features it names')
   .option('--limits <list>', 'absolute limits, e.g. "temperature=40:80,humidity=:95"', parseLimits)
@@ -40,20 +65,29 @@ const command = new Command('score')
   .showHelpAfterError()
   .action((options) =>
     runCli('score', async () => {
-      const dataset = readCsvDataset(options.csv, csvMapping(options, 'score'));
+      let mapping: CsvMapping;
+      let described: Partial<StreamDetectorConfig> = { limits: options.limits };
+      if (options.schema) {
+        const read = schemaCsvMapping(options, [options.csv]);
+        mapping = read.mapping;
+        described = schemaDetectorConfig(read, options.limits);
+      } else {
+        mapping = csvMapping(options, 'score');
+      }
+      const dataset = readCsvDataset(options.csv, mapping);
       const model = options.model ? loadModelFile(options.model) : undefined;
       const warmup = options.trainRows ?? DEFAULT_ADAPTIVE_SETTINGS.warmupReadings;
       const out = createWriteStream(options.out);
       out.write(
-        `${[options.key ?? 'stream', 'timestamp', 'score', 'is_anomaly', 'anomalous_features', 'reasons'].map(csvCell).join(',')}\n`,
+        `${[mapping.key ?? 'stream', 'timestamp', 'score', 'is_anomaly', 'anomalous_features', 'reasons'].map(csvCell).join(',')}\n`,
       );
       let rows = 0;
       let flagged = 0;
       const { modelVersion } = scoreStreams(
         dataset,
         {
+          ...described,
           model,
-          limits: options.limits,
           scoreThreshold: options.threshold,
           adaptive: {
             warmupReadings: warmup,

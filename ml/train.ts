@@ -113,9 +113,12 @@ export function trainModel(
   metadata: TrainingMetadata,
 ): DetectorModel {
   const width = dataset.features.length;
-  /** Whether feature f of reading i is normal (unlabelled readings are taken as normal). */
+  /**
+   * Whether feature f of reading i is normal (unlabelled readings are taken as normal). A missing value
+   * (NaN: an optional feature the reading left out) is not: it is neither learnt nor scored.
+   */
   const normal = (stream: Stream, i: number, f: number) =>
-    !stream.labels || (stream.labels[i] & (1 << f)) === 0;
+    (!stream.labels || (stream.labels[i] & (1 << f)) === 0) && !Number.isNaN(stream.values[i * width + f]);
   const parameters: FeatureParameters[] = [];
   let rows = 0;
   for (const stream of dataset.streams) rows += streamLength(stream);
@@ -174,7 +177,10 @@ export function trainModel(
       const regime = new Regime(settings.maxRegimeReadings);
       let normalRun = 0;
       for (let i = 0; i < streamLength(stream); i++) {
-        regime.push(stream.values[i * width + f], noiseStd, k, settings.changeZ);
+        const value = stream.values[i * width + f];
+        // The detector skips a missing value: so does its replay.
+        if (Number.isNaN(value)) continue;
+        regime.push(value, noiseStd, k, settings.changeZ);
         const { level, count } = regime;
         const midrange = noiseWidth === undefined ? level : (regime.boundedLevel(noiseStd) ?? level);
         normalRun = normal(stream, i, f) ? normalRun + 1 : 0;

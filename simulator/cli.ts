@@ -1,20 +1,10 @@
-import { basename } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readLocalEndpoints } from '../cli/targets';
 import { createKinesisClient, type KinesisConnection } from '../lambdas/shared/aws/clients';
-import { FEATURES, type Feature } from '../lambdas/shared/features';
-import { PHYSICAL_RANGES } from '../lambdas/shared/reading';
+import type { EquipmentId } from '../lambdas/shared/reading';
+import type { ReadingSchema } from '../lambdas/shared/reading-schema';
 import { DEFAULT_BURST_SIZE, LAB_EQUIPMENT, MAX_BURST_SIZE } from './generator';
-import {
-  createReplaySource,
-  DEFAULT_REPLAY_EQUIPMENT_ID,
-  isoOf,
-  MAX_RECORD_SPAN_MS,
-  type ReplayMapping,
-  type ReplayPace,
-  type ReplaySource,
-  readRecording,
-} from './replay';
+import { createReplaySource, DEFAULT_REPLAY_EQUIPMENT_ID, MAX_RECORD_SPAN_MS, readRecording } from './replay';
 import {
   DEFAULT_RATE,
   type Destination,
@@ -24,6 +14,25 @@ import {
   runSource,
   SimulatorSendError,
 } from './run';
+import {
+  addReplayOptions,
+  checkMappedFeatures,
+  equipmentIdOption,
+  equipmentIds,
+  equipmentSeries,
+  equipmentTexts,
+  generatorSchemaLine,
+  outOfRangeWarning,
+  replayLine,
+  replayMapping,
+  replayPace,
+  replaySchemaLine,
+  replaySummaryLine,
+  schemaOption,
+  undeliveredPart,
+} from './schema-options';
+
+export { formatShift } from './schema-options';
 
 /** `npm run simulate`: the lab's stream.py, in TypeScript. */
 
@@ -37,7 +46,8 @@ interface SimulateOptions {
   rate: number;
   count?: number;
   duration?: number;
-  equipment?: number[];
+  schema?: string;
+  equipment?: string[];
   equipmentCount?: number;
   burstSize: number;
   seed?: number;
@@ -45,9 +55,9 @@ interface SimulateOptions {
   badRatio: number;
   quiet: boolean;
   replay?: string;
-  map?: Partial<Record<Feature, string>>;
+  map?: Record<string, string>;
   timestampColumn?: string;
-  equipmentId?: number;
+  equipmentId?: string;
   equipmentColumn?: string;
   delimiter: string;
   speed?: number;
@@ -77,43 +87,26 @@ const positiveInt = (name: string) =>
 const positive = (name: string) =>
   numberOption(name, (n) => n > 0 && Number.isFinite(n), 'a positive number');
 
-function equipmentList(value: string): number[] {
-  const ids = value.split(',').map((id) => Number(id.trim()));
-  if (ids.some((id) => !Number.isInteger(id) || id <= 0 || id > 2 ** 31 - 1)) {
-    throw new InvalidArgumentError('--equipment must be a comma-separated list of positive integer ids.');
-  }
-  return ids;
-}
-
-function columnMap(value: string): Partial<Record<Feature, string>> {
-  const map: Partial<Record<Feature, string>> = {};
-  for (const pair of value.split(',')) {
-    const equals = pair.indexOf('=');
-    const [field, column] = [pair.slice(0, equals).trim(), pair.slice(equals + 1).trim()];
-    if (equals < 0 || field === '' || column === '') {
-      throw new InvalidArgumentError(`--map takes FIELD=COLUMN pairs separated by commas, got "${pair}".`);
-    }
-    if (!(FEATURES as readonly string[]).includes(field)) {
-      throw new InvalidArgumentError(`--map: "${field}" is not a reading field (${FEATURES.join(', ')}).`);
-    }
-    if (map[field as Feature] !== undefined)
-      throw new InvalidArgumentError(`--map: ${field} is mapped twice.`);
-    map[field as Feature] = column;
-  }
-  return map;
-}
-
-function delimiterOption(value: string): string {
-  if (value === '') throw new InvalidArgumentError('--delimiter must not be empty.');
-  return value === '\\t' ? '\t' : value;
-}
+const SCHEMA_HELP = `
+Reading schema (--schema FILE, JSON or YAML; see schemas/): readings of your own sensors, with the
+  schema's field names. Generated readings: per equipment (the schema's simulation equipment unless
+  --equipment) and feature, values around the feature's simulation.base with Gaussian noise of
+  simulation.noise (default: mid-range, 1% of the range), within the physical range, with anomalous
+  episodes shifted by several noise units; optional features are left out now and then. --bad-ratio
+  readings break the schema's rules. The lab's schema (the default) keeps the lab's generator.
+`;
 
 const REPLAY_HELP = `
 Replay (--replay FILE.csv): each row of the file becomes one reading, sent instead of generated ones.
-  Values: --map gives the column of each of the four reading fields, all required. Values outside
-    the pipeline's physical ranges are sent as they are (the pipeline quarantines them); a warning
-    first counts the rows concerned.
-  Equipment: --equipment-id N for every row (default ${DEFAULT_REPLAY_EQUIPMENT_ID}), or --equipment-column COL.
+  Values: without --schema, --map gives the column of each of the lab's four reading fields, all
+    required. With --schema, each feature is read from the column its source names, else from the
+    column of its name (--map FEATURE=COL overrides); an optional feature without a column is left out,
+    as is an empty cell of one; --timestamp-column and --equipment-column default to the schema's
+    timestamp and equipment fields when the file has such columns. Values outside the schema's
+    physical ranges are sent as they are (the pipeline quarantines them); a warning first counts the
+    rows concerned.
+  Equipment: --equipment-id ID for every row (default: the schema's first simulation equipment,
+    ${DEFAULT_REPLAY_EQUIPMENT_ID} for the lab), or --equipment-column COL.
   Pace: --speed X follows the recorded timestamps X times faster (default 1, real time; 60 = a minute
     of recording per second), or --rate R sends R readings/s whatever the timestamps say.
   Timestamp sent: with --timestamp-column, each reading's recorded time plus one fixed shift, so the
@@ -125,16 +118,18 @@ Replay (--replay FILE.csv): each row of the file becomes one reading, sent inste
   Records: up to --burst-size readings of one equipment, cut before a reading due ${MAX_RECORD_SPAN_MS / 1000} s or more
     after the record's first; a record is sent when its last reading is due.
   --count N replays the first N rows, --duration S the rows due in the first S seconds.
-  Example (SKAB, a minute per second):
+  Examples (SKAB, a minute per second):
+    npm run simulate -- --schema schemas/skab.json --replay ../shared/datasets/skab/data/valve1/1.csv \\
+      --delimiter ';' --timestamp-column datetime --speed 60
     npm run simulate -- --replay ../shared/datasets/skab/data/valve1/1.csv \\
       --delimiter ';' --timestamp-column datetime --speed 60 \\
       --map vibration_amplitude=Accelerometer1RMS,vibration_frequency=Current,temperature=Temperature,humidity=Thermocouple
 `;
 
 export function simulateCommand(io: SimulatorIo): Command {
-  return new Command('simulate')
+  const command = new Command('simulate')
     .description(
-      'Send lab sensor readings (stream.py, in TypeScript) to Kinesis, or print them; or replay a recorded CSV file.',
+      "Send sensor readings (the lab's stream.py, in TypeScript, or your reading schema's) to Kinesis, or print them; or replay a recorded CSV file.",
     )
     .addOption(
       new Option('--target <target>', 'a Kinesis stream in AWS, the local pipeline, or records on stdout')
@@ -152,15 +147,23 @@ export function simulateCommand(io: SimulatorIo): Command {
     )
     .option('--count <n>', 'stop after n readings', positiveInt('--count'))
     .option('--duration <s>', 'stop after s seconds', positive('--duration'))
+    .option('--schema <file>', "the readings' schema, JSON or YAML (default: the lab's; see below)")
     .addOption(
-      new Option('--equipment <ids>', `equipment ids, comma-separated (default: ${LAB_EQUIPMENT.join(',')})`)
-        .argParser(equipmentList)
+      new Option(
+        '--equipment <ids>',
+        `equipment ids, comma-separated (default: the schema's simulation equipment, the lab's ${LAB_EQUIPMENT.join(',')})`,
+      )
+        .argParser(equipmentTexts)
         .conflicts('equipmentCount'),
     )
-    .option('--equipment-count <k>', 'k pieces of equipment: 101, 102, ...', positiveInt('--equipment-count'))
+    .option(
+      '--equipment-count <k>',
+      "k pieces of equipment, numbered on from the schema's first: 101, 102, ... for the lab",
+      positiveInt('--equipment-count'),
+    )
     .option(
       '--burst-size <n>',
-      `readings per record (at most ${MAX_BURST_SIZE})`,
+      `readings per record (at most ${MAX_BURST_SIZE}, fewer for a schema of large readings)`,
       numberOption(
         '--burst-size',
         (n) => Number.isInteger(n) && n > 0 && n <= MAX_BURST_SIZE,
@@ -188,50 +191,18 @@ export function simulateCommand(io: SimulatorIo): Command {
     .option(
       '--replay <file>',
       'send the rows of a recorded CSV file instead of generated readings (see below)',
-    )
-    .option(
-      '--map <fields>',
-      'with --replay: the column of each reading field, all four: vibration_amplitude=COL,vibration_frequency=COL,temperature=COL,humidity=COL',
-      columnMap,
-    )
-    .option(
-      '--timestamp-column <col>',
-      'with --replay: the column of recorded times (ISO 8601, YYYY-MM-DD HH:MM:SS[.ffffff] in UTC, or epoch ms)',
-    )
-    .addOption(
-      new Option(
-        '--equipment-id <n>',
-        `with --replay: the equipment id of every row (default: ${DEFAULT_REPLAY_EQUIPMENT_ID})`,
-      )
-        .argParser(
-          numberOption(
-            '--equipment-id',
-            (n) => Number.isInteger(n) && n > 0 && n <= 2 ** 31 - 1,
-            'a positive integer up to 2147483647',
-          ),
-        )
-        .conflicts('equipmentColumn'),
-    )
-    .option('--equipment-column <col>', "with --replay: the column of each row's equipment id")
-    .option(
-      '--delimiter <c>',
-      "with --replay: the CSV delimiter ('\\t' for a tab; SKAB uses ';')",
-      delimiterOption,
-      ',',
-    )
-    .option(
-      '--speed <x>',
-      "with --replay: x times the recording's own pace, from its timestamps (default: 1, real time)",
-      positive('--speed'),
-    )
-    .addHelpText('after', REPLAY_HELP)
+    );
+  return addReplayOptions(command)
+    .addHelpText('after', SCHEMA_HELP + REPLAY_HELP)
     .showHelpAfterError()
     .action(async (options: SimulateOptions, command: Command) => {
       const log = (line: string) => (options.target === 'stdout' ? io.stderr : io.stdout).write(`${line}\n`);
       const warn = (line: string) => io.stderr.write(`${line}\n`);
       const reporting = { signal: io.signal, ...progressReporting(options, log, warn) };
+      const schema = schemaOption(options.schema);
+      checkMappedFeatures(options.map, schema);
       if (options.replay) {
-        await replay(options.replay, options, command, io, reporting, log, warn);
+        await replay(options.replay, schema, options, command, io, reporting, log, warn);
         return;
       }
       const replayOnly = REPLAY_ONLY.filter(([key]) => given(command, key)).map(([, flag]) => flag);
@@ -241,6 +212,10 @@ export function simulateCommand(io: SimulatorIo): Command {
         );
       }
       const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
+      const equipment = equipmentOf(options, schema);
+      if (!options.quiet && options.schema !== undefined) {
+        log(generatorSchemaLine(schema, options.schema, equipment ?? schema.simulationEquipment));
+      }
       try {
         const summary = await runSimulator({
           ...destination(options, io),
@@ -249,8 +224,10 @@ export function simulateCommand(io: SimulatorIo): Command {
           rate: options.rate,
           count: options.count,
           durationSeconds: options.duration,
-          equipment: equipmentOf(options),
-          burstSize: options.burstSize,
+          schema,
+          equipment,
+          // A schema of large readings has a smaller default.
+          burstSize: given(command, 'burstSize') ? options.burstSize : undefined,
           badRatio: options.badRatio,
           labelsFile: options.labels,
         });
@@ -315,6 +292,7 @@ function progressReporting(
 
 async function replay(
   file: string,
+  schema: ReadingSchema,
   options: SimulateOptions,
   command: Command,
   io: SimulatorIo,
@@ -322,16 +300,32 @@ async function replay(
   log: (line: string) => void,
   warn: (line: string) => void,
 ): Promise<void> {
-  const { mapping, pace } = replaySettings(options, command);
-  const recording = readRecording(file, mapping);
+  for (const [key, message] of Object.entries(GENERATOR_ONLY)) {
+    if (given(command, key)) throw new Error(message);
+  }
+  const mapping = replayMapping(file, schema, {
+    schemaFile: options.schema,
+    map: options.map,
+    timestampColumn: options.timestampColumn,
+    equipmentId:
+      options.equipmentId === undefined ? undefined : equipmentIdOption(options.equipmentId, schema),
+    equipmentColumn: options.equipmentColumn,
+    delimiter: options.delimiter,
+  });
+  const pace = replayPace(mapping, {
+    speed: options.speed,
+    rate: given(command, 'rate') ? options.rate : undefined,
+  });
+  const recording = readRecording(file, mapping, schema);
   const source = createReplaySource(recording, {
     pace,
-    burstSize: options.burstSize,
+    burstSize: given(command, 'burstSize') ? options.burstSize : undefined,
     count: options.count,
     durationSeconds: options.duration,
   });
   const outside = outOfRangeWarning(source);
   if (outside) warn(outside);
+  if (!options.quiet && options.schema !== undefined) log(replaySchemaLine(source, options.schema));
   if (!options.quiet) log(replayLine(source, pace));
   try {
     const summary = await runSource(source, {
@@ -347,97 +341,6 @@ async function replay(
   }
 }
 
-function replaySettings(
-  options: SimulateOptions,
-  command: Command,
-): { mapping: ReplayMapping; pace: ReplayPace } {
-  for (const [key, message] of Object.entries(GENERATOR_ONLY)) {
-    if (given(command, key)) throw new Error(message);
-  }
-  const missing = FEATURES.filter((feature) => options.map?.[feature] === undefined);
-  if (missing.length > 0) {
-    throw new Error(
-      `--replay needs --map with a column for each reading field: ${FEATURES.map((f) => `${f}=COL`).join(',')} ` +
-        `(missing: ${missing.join(', ')})`,
-    );
-  }
-  const rateGiven = given(command, 'rate');
-  if (rateGiven && options.speed !== undefined) {
-    throw new Error("--speed and --rate both set the replay's pace: give one");
-  }
-  if (!rateGiven && options.timestampColumn === undefined) {
-    throw new Error(
-      options.speed !== undefined
-        ? '--speed follows the recorded timestamps: give --timestamp-column COL, or --rate R readings/s'
-        : 'without --timestamp-column the file has no pace of its own: give --rate R (readings/s)',
-    );
-  }
-  return {
-    mapping: {
-      columns: options.map as Record<Feature, string>,
-      timestamp: options.timestampColumn,
-      equipmentColumn: options.equipmentColumn,
-      equipmentId: options.equipmentId,
-      delimiter: options.delimiter,
-    },
-    pace: rateGiven ? { rate: options.rate } : { speed: options.speed ?? 1 },
-  };
-}
-
-function outOfRangeWarning(source: ReplaySource): string | undefined {
-  const { rows, fields } = source.outOfRange;
-  if (rows === 0) return undefined;
-  const details = fields.map(({ feature, column, below, above, lowest, highest }) => {
-    const { min, max, unit } = PHYSICAL_RANGES[feature];
-    const counts = [below > 0 ? `${below} below ${min}` : '', above > 0 ? `${above} above ${max}` : '']
-      .filter(Boolean)
-      .join(', ');
-    return `${feature}=${column}: ${counts} (the column goes from ${lowest} to ${highest}; ${feature} must be ${min} to ${max}${unit})`;
-  });
-  return (
-    `WARNING: ${rows} of ${source.plannedRows} rows have values outside the pipeline's physical ranges; ` +
-    `they are sent as they are and the pipeline will quarantine them. ${details.join('; ')}. ` +
-    'Map each field to a column whose values lie within its range.'
-  );
-}
-
-function replayLine(source: ReplaySource, pace: ReplayPace): string {
-  const { recording, plannedRows, plannedMs } = source;
-  const recorded = recording.recordedMs;
-  const span =
-    recorded && plannedRows > 0
-      ? `, recorded ${isoOf(recorded[0])} to ${isoOf(recorded[plannedRows - 1])}`
-      : '';
-  const equipment = [...new Set(recording.equipmentIds.subarray(0, plannedRows))];
-  const shown = equipment.length > 5 ? `${equipment.slice(0, 5).join(', ')}, ...` : equipment.join(', ');
-  const at = pace.speed !== undefined ? `${pace.speed}x the recorded pace` : `${pace.rate} readings/s`;
-  return (
-    `REPLAY: ${plannedRows} of ${recording.rows} rows of ${basename(recording.file)}${span}; ` +
-    `equipment ${shown}; at ${at}, about ${(plannedMs / 1000).toFixed(1)} s`
-  );
-}
-
-function replaySummaryLine(summary: RunSummary, source: ReplaySource): string {
-  const shift = source.shiftMs();
-  return (
-    `DONE: ${summary.sent} readings in ${summary.records} records (${summary.malformed} outside the pipeline's ` +
-    `physical ranges) in ${(summary.elapsedMs / 1000).toFixed(1)} s, ${summary.readingsPerSecond} readings/s; ` +
-    `throttled ${summary.throttled} times; ${undeliveredPart(summary)}` +
-    `replayed ${basename(source.recording.file)}, timestamps sent = ` +
-    (shift === undefined ? 'when due' : `recorded ${formatShift(shift)}`)
-  );
-}
-
-/** `+2258d 03:12:45.123`. */
-export function formatShift(ms: number): string {
-  const sign = ms < 0 ? '-' : '+';
-  let rest = Math.abs(ms);
-  const days = Math.floor(rest / 86_400_000);
-  rest -= days * 86_400_000;
-  const clock = new Date(rest).toISOString().slice(11, 23);
-  return `${sign}${days}d ${clock}`;
-}
-
 function destination(options: SimulateOptions, io: SimulatorIo): Destination {
   if (options.target === 'stdout') return { output: io.stdout };
   return { kinesis: createKinesisClient(...kinesisConnection(options)), streamName: options.stream };
@@ -451,9 +354,9 @@ function kinesisConnection(options: SimulateOptions): [string | undefined, Kines
   return [options.region, { endpoint: options.endpoint }];
 }
 
-function equipmentOf(options: SimulateOptions): readonly number[] {
-  if (options.equipmentCount) return Array.from({ length: options.equipmentCount }, (_, i) => 101 + i);
-  return options.equipment ?? LAB_EQUIPMENT;
+function equipmentOf(options: SimulateOptions, schema: ReadingSchema): readonly EquipmentId[] | undefined {
+  if (options.equipmentCount) return equipmentSeries(schema, options.equipmentCount);
+  return options.equipment ? equipmentIds(options.equipment, schema) : undefined;
 }
 
 function summaryLine(summary: RunSummary, seed: number): string {
@@ -463,11 +366,6 @@ function summaryLine(summary: RunSummary, seed: number): string {
     `${summary.readingsPerSecond} readings/s; throttled ${summary.throttled} times; ` +
     `${undeliveredPart(summary)}seed ${seed}`
   );
-}
-
-/** After a send failure, the readings it left undelivered (the error itself is printed after the summary). */
-function undeliveredPart(summary: RunSummary): string {
-  return summary.undelivered > 0 ? `NOT DELIVERED: ${summary.undelivered} readings (error below); ` : '';
 }
 
 /** The first Ctrl-C (or SIGTERM from systemd) stops gracefully; a second one quits at once. */

@@ -159,7 +159,7 @@ function checkOptions(seed: number, equipment: readonly number[], burstSize: num
 }
 
 /** xoroshiro128+ seeded with a small integer starts on near-constant outputs; skip past them. */
-function seededRng(seed: number) {
+export function seededRng(seed: number) {
   const rng = xoroshiro128plus(seed | 0);
   skipN(rng, 32);
   return rng;
@@ -201,9 +201,15 @@ function drawValues(rng: RandomGenerator, readings: number, anomalyMask: number,
 
 /**
  * Which readings of a burst are malformed. The count keeps the running total at exactly
- * round(badRatio * readings so far) at every burst's end; the positions and kinds are random.
+ * round(badRatio * readings so far) at every burst's end; the positions and kinds (of `kinds`) are random.
  */
-function pickMalformed(rng: RandomGenerator, readings: number, before: number, badRatio: number) {
+export function pickMalformed<K extends string = MalformedKind>(
+  rng: RandomGenerator,
+  readings: number,
+  before: number,
+  badRatio: number,
+  kinds: readonly K[] = MALFORMED_KINDS as unknown as readonly K[],
+): { index: number; kind: K }[] {
   const count = Math.round(badRatio * (before + readings)) - Math.round(badRatio * before);
   if (count === 0) return [];
   // Floyd's sampling: `count` distinct indexes out of `readings`, with `count` draws.
@@ -214,7 +220,7 @@ function pickMalformed(rng: RandomGenerator, readings: number, before: number, b
   }
   return [...chosen]
     .sort((a, b) => a - b)
-    .map((index) => ({ index, kind: MALFORMED_KINDS[uniformInt(rng, 0, MALFORMED_KINDS.length - 1)] }));
+    .map((index) => ({ index, kind: kinds[uniformInt(rng, 0, kinds.length - 1)] }));
 }
 
 /** Writes the JSON text directly: several times faster than building objects for JSON.stringify. */

@@ -1,10 +1,12 @@
 import { statSync } from 'node:fs';
-import { FEATURES, type Feature } from '../lambdas/shared/features';
-import { PHYSICAL_RANGES } from '../lambdas/shared/reading';
-import { readCsvDataset } from '../ml/csv-dataset';
+import type { EquipmentId } from '../lambdas/shared/reading';
+import { LAB_SCHEMA, type ReadingSchema } from '../lambdas/shared/reading-schema';
+import { readCsvDataset, readCsvHeader } from '../ml/csv-dataset';
 import type { Dataset } from '../ml/dataset';
-import { createTimestampFormatter, DEFAULT_BURST_SIZE, MAX_BURST_SIZE } from './generator';
+import { DEFAULT_BURST_SIZE, MAX_BURST_SIZE } from './generator';
 import type { BurstSource, SourceBurst } from './run';
+import { createReadingWriter, equipmentIdProblem, maxBurstSize } from './schema-generator';
+import { createTimestampWriter, simulatedTimestampForm } from './timestamps';
 
 /**
  * `--replay FILE.csv`: a recorded dataset (SKAB, say) sent as readings, one per row, through the same run
@@ -22,22 +24,32 @@ import type { BurstSource, SourceBurst } from './run';
  * speed 1 (or slower) the first reading carries the replay's start time; faster, the last one replayed
  * carries the moment it is due and the others are earlier. Without a timestamp column, a reading is
  * stamped with the moment it is due.
+ *
+ * Readings are of a reading schema (the lab's by default): its field names, and its features' values
+ * from the columns mapped to them (schemaColumns: a feature's `source` column, else its name, unless
+ * mapped explicitly); an optional feature is left out of a reading whose cell is empty, or of every
+ * reading when the file has no column for it. Timestamps are written in the lab's form for the lab's
+ * schema, else in ISO 8601 if the schema takes it, else the lab's form, else epoch milliseconds.
  */
 
 /** A record is cut before a reading due this long (nominal) after its first: at 1 Hz, a record a second. */
 export const MAX_RECORD_SPAN_MS = 1000;
+/** The lab schema's first simulation equipment: a replay's equipment id unless told (any schema: its first). */
 export const DEFAULT_REPLAY_EQUIPMENT_ID = 101;
-const MAX_EQUIPMENT_ID = 2_147_483_647;
 
 /** Which columns of the CSV file hold what. */
 export interface ReplayMapping {
-  /** The column of each reading field. */
-  columns: Record<Feature, string>;
+  /**
+   * The column of each of the schema's features, by feature name: every required feature has one; an
+   * optional feature without one is left out of every reading.
+   */
+  columns: Record<string, string>;
   /** The column of recorded times (ISO 8601, `YYYY-MM-DD HH:MM:SS[.ffffff]` in UTC, or epoch ms). */
   timestamp?: string;
   /** A column of equipment ids; without it every row is `equipmentId`'s. */
   equipmentColumn?: string;
-  equipmentId?: number;
+  /** Default: the schema's first simulation equipment (the lab's: 101). */
+  equipmentId?: EquipmentId;
   /** Default `,`. */
   delimiter?: string;
 }
@@ -46,24 +58,76 @@ export interface ReplayMapping {
 export interface Recording {
   file: string;
   mapping: ReplayMapping;
+  /** The schema its readings are of. */
+  schema: ReadingSchema;
   rows: number;
-  /** Row-major, FEATURES order: row i's feature f is values[i * 4 + f]. */
+  /**
+   * Row-major, the schema's features in order: row i's feature f is values[i * features + f]; NaN for
+   * an optional feature the row leaves out.
+   */
   values: Float64Array;
-  equipmentIds: Int32Array;
+  equipmentIds: EquipmentId[];
   /** Recorded epoch ms of each row, non-decreasing; only with a timestamp column. */
   recordedMs?: Float64Array;
 }
 
-export function readRecording(file: string, mapping: ReplayMapping): Recording {
+/**
+ * The column of each of a schema's features in a CSV file: the one given for it (`explicit`, --map),
+ * else its `source` column, else the column of its name (as the CSV lake writes it). A required feature
+ * with none of them is an error naming what was looked for; an optional one is left out.
+ */
+export function schemaColumns(
+  file: string,
+  schema: ReadingSchema,
+  options: { delimiter?: string; explicit?: Record<string, string>; schemaFile?: string } = {},
+): Record<string, string> {
+  checkFile(file);
+  const delimiter = options.delimiter ?? ',';
+  const explicit = options.explicit ?? {};
+  const header = readCsvHeader(file, delimiter);
+  const columns: Record<string, string> = {};
+  for (const feature of schema.features) {
+    const given = explicit[feature.name];
+    const candidates = given !== undefined ? [given] : [...new Set([feature.source, feature.name])];
+    // An unreadable header is reported by reading the file: the first candidate is then asked for.
+    const found = header.length === 0 ? candidates[0] : candidates.find((c) => header.includes(c));
+    if (found !== undefined) columns[feature.name] = found;
+    else if (!feature.optional) {
+      const wanted = candidates.map((c) => `"${c}"`).join(' or ');
+      const of = ` for the feature ${feature.name}${options.schemaFile ? ` of ${options.schemaFile}` : ''}`;
+      throw new Error(
+        withDelimiterHint(`${file}: no column ${wanted}${of} (columns: ${header.join(', ')})`, delimiter),
+      );
+    }
+  }
+  return columns;
+}
+
+export function readRecording(file: string, mapping: ReplayMapping, schema = LAB_SCHEMA): Recording {
   checkFile(file);
   const delimiter = mapping.delimiter ?? ',';
-  const columns = FEATURES.map((feature) => mapping.columns[feature]);
+  const unknown = Object.keys(mapping.columns).filter((name) => !schema.featureNames.includes(name));
+  if (unknown.length > 0) {
+    throw new Error(
+      `${unknown.join(', ')}: not a feature of ${schema.id} (${schema.featureNames.join(', ')})`,
+    );
+  }
+  const mapped = schema.features.filter((feature) => mapping.columns[feature.name] !== undefined);
+  const unmapped = schema.features.filter((feature) => !feature.optional && !mapped.includes(feature));
+  if (unmapped.length > 0) {
+    throw new Error(
+      `no column for ${unmapped.map((f) => f.name).join(', ')} (each required feature needs one)`,
+    );
+  }
+  const columns = mapped.map((feature) => mapping.columns[feature.name]);
   const key = mapping.equipmentColumn;
+  // Integer ids are read as a feature too: a cell that is not a number is then refused with its row.
+  const keyAsFeature = key !== undefined && schema.equipment.type === 'integer';
   let dataset: Dataset;
   try {
-    // The equipment column is read as a feature too: a cell that is not a number is then refused with its row.
     dataset = readCsvDataset(file, {
-      features: key ? [...columns, key] : columns,
+      features: keyAsFeature ? [...columns, key] : columns,
+      optional: [...mapped.map((feature) => feature.optional), false],
       timestamp: mapping.timestamp,
       key,
       delimiter,
@@ -73,7 +137,7 @@ export function readRecording(file: string, mapping: ReplayMapping): Recording {
   }
   const width = dataset.features.length;
   const equipmentOf = dataset.streams.map((stream) =>
-    key ? equipmentIdOf(file, key, stream.key) : checkedEquipmentId(mapping.equipmentId),
+    key ? equipmentIdOf(file, key, stream.key, schema) : checkedEquipmentId(schema, mapping.equipmentId),
   );
   // Without an equipment column there is one stream, in file order; with one, each equipment's rows are
   // in time order (csv-dataset sorts them), and the streams are merged by time, ties in stream order. A
@@ -89,17 +153,18 @@ export function readRecording(file: string, mapping: ReplayMapping): Recording {
     );
   }
   const rows = order.length;
-  const values = new Float64Array(rows * FEATURES.length);
-  const equipmentIds = new Int32Array(rows);
+  const count = schema.features.length;
+  const values = new Float64Array(rows * count).fill(Number.NaN);
+  const slots = mapped.map((feature) => schema.features.indexOf(feature));
+  const equipmentIds = new Array<EquipmentId>(rows);
   const recordedMs = mapping.timestamp ? new Float64Array(rows) : undefined;
   order.forEach(([s, i], row) => {
     const stream = dataset.streams[s];
-    for (let f = 0; f < FEATURES.length; f++)
-      values[row * FEATURES.length + f] = stream.values[i * width + f];
+    for (let m = 0; m < slots.length; m++) values[row * count + slots[m]] = stream.values[i * width + m];
     equipmentIds[row] = equipmentOf[s];
     if (recordedMs) recordedMs[row] = stream.timestamps[i];
   });
-  return { file, mapping, rows, values, equipmentIds, recordedMs };
+  return { file, mapping, schema, rows, values, equipmentIds, recordedMs };
 }
 
 function checkFile(file: string): void {
@@ -132,20 +197,22 @@ function checkTimeOrder(file: string, timestamps: Float64Array): void {
   }
 }
 
-function equipmentIdOf(file: string, column: string, cell: string): number {
-  const id = Number(cell);
-  if (!Number.isInteger(id) || id < 1 || id > MAX_EQUIPMENT_ID) {
-    throw new Error(
-      `${file}: column "${column}" holds "${cell}", not an equipment id (a whole number from 1 to ${MAX_EQUIPMENT_ID})`,
-    );
+function equipmentIdOf(file: string, column: string, cell: string, schema: ReadingSchema): EquipmentId {
+  const { equipment } = schema;
+  const id = equipment.type === 'integer' ? Number(cell) : cell;
+  if (equipmentIdProblem(schema, id)) {
+    const kind =
+      equipment.type === 'integer'
+        ? `a whole number from ${equipment.min} to ${equipment.max}`
+        : `one that matches ${equipment.pattern.source}`;
+    throw new Error(`${file}: column "${column}" holds "${cell}", not an equipment id (${kind})`);
   }
   return id;
 }
 
-function checkedEquipmentId(id = DEFAULT_REPLAY_EQUIPMENT_ID): number {
-  if (!Number.isInteger(id) || id < 1 || id > MAX_EQUIPMENT_ID) {
-    throw new RangeError(`equipment id must be a whole number from 1 to ${MAX_EQUIPMENT_ID}, got ${id}`);
-  }
+function checkedEquipmentId(schema: ReadingSchema, id = schema.simulationEquipment[0]): EquipmentId {
+  const problem = equipmentIdProblem(schema, id);
+  if (problem) throw new RangeError(`equipment id ${JSON.stringify(id)}: ${problem}`);
   return id;
 }
 
@@ -162,13 +229,13 @@ export interface ReplaySettings {
   durationSeconds?: number;
 }
 
-/** Values the pipeline will quarantine for being outside PHYSICAL_RANGES, over the rows to replay. */
+/** Values the pipeline will quarantine for being outside the schema's physical ranges, over the rows to replay. */
 export interface OutOfRange {
   /** Rows with at least one value out of range. */
   rows: number;
   /** One per field with values out of range. */
   fields: {
-    feature: Feature;
+    feature: string;
     column: string;
     below: number;
     above: number;
@@ -190,14 +257,21 @@ export interface ReplaySource extends BurstSource {
 }
 
 interface PlannedBurst {
-  equipmentId: number;
+  equipmentId: EquipmentId;
   rows: number[];
 }
 
 export function createReplaySource(recording: Recording, settings: ReplaySettings): ReplaySource {
-  const burstSize = settings.burstSize ?? DEFAULT_BURST_SIZE;
-  if (!Number.isInteger(burstSize) || burstSize < 1 || burstSize > MAX_BURST_SIZE) {
-    throw new RangeError(`burstSize must be an integer from 1 to ${MAX_BURST_SIZE}, got ${burstSize}`);
+  const { schema } = recording;
+  const burstLimit = schema.isLab
+    ? MAX_BURST_SIZE
+    : maxBurstSize(schema, [...new Set(recording.equipmentIds)].slice(0, 1000));
+  const burstSize = settings.burstSize ?? Math.min(DEFAULT_BURST_SIZE, burstLimit);
+  if (!Number.isInteger(burstSize) || burstSize < 1 || burstSize > burstLimit) {
+    throw new RangeError(
+      `burstSize must be an integer from 1 to ${burstLimit}` +
+        `${burstLimit < MAX_BURST_SIZE ? ` for ${schema.id} (a record stays under 1 MiB)` : ''}, got ${burstSize}`,
+    );
   }
   const due = dueTimes(recording, settings.pace);
   const deadlineMs = (settings.durationSeconds ?? Number.POSITIVE_INFINITY) * 1000;
@@ -208,7 +282,9 @@ export function createReplaySource(recording: Recording, settings: ReplaySetting
   const outside = outsideRanges(recording, planned);
   const bursts = planBursts(equipmentIds, due, planned, burstSize);
   const plannedMs = planned > 0 ? due[planned - 1] : 0;
-  const formatTimestamp = createTimestampFormatter();
+  const time = createTimestampWriter(simulatedTimestampForm(schema));
+  const writer = createReadingWriter(schema, time);
+  const count = schema.features.length;
 
   let next = 0;
   /** The nominal time that the `startMs` of the next step stands for. */
@@ -240,12 +316,7 @@ export function createReplaySource(recording: Recording, settings: ReplaySetting
           recordedMs && shift !== undefined
             ? recordedMs[row] + shift
             : endMs - (releaseDue - due[row]) / pace;
-        const v = row * FEATURES.length;
-        return (
-          `{"timestamp":"${formatTimestamp(Math.floor(stampMs * 1000))}","equipment_id":${equipmentId},` +
-          `"vibration_amplitude":${values[v]},"vibration_frequency":${values[v + 1]},` +
-          `"temperature":${values[v + 2]},"humidity":${values[v + 3]}}`
-        );
+        return writer.reading(equipmentId, time.text(Math.floor(stampMs * 1000)), values, row * count);
       });
       const burst: SourceBurst = {
         equipmentId,
@@ -284,8 +355,13 @@ function dueTimes(recording: Recording, pace: ReplayPace): Float64Array {
 }
 
 /** The consecutive rows of each equipment, cut at `burstSize` rows or MAX_RECORD_SPAN_MS, in order due. */
-function planBursts(equipmentIds: Int32Array, due: Float64Array, rows: number, burstSize: number) {
-  const open = new Map<number, PlannedBurst & { firstDue: number }>();
+function planBursts(
+  equipmentIds: readonly EquipmentId[],
+  due: Float64Array,
+  rows: number,
+  burstSize: number,
+) {
+  const open = new Map<EquipmentId, PlannedBurst & { firstDue: number }>();
   const bursts: PlannedBurst[] = [];
   for (let row = 0; row < rows; row++) {
     const equipmentId = equipmentIds[row];
@@ -318,19 +394,22 @@ function largestSafeShift(
 }
 
 function outsideRanges(recording: Recording, rows: number): { flags: Uint8Array; summary: OutOfRange } {
+  const { features } = recording.schema;
   const flags = new Uint8Array(rows);
-  const fields = FEATURES.map((feature) => ({
-    feature,
-    column: recording.mapping.columns[feature],
+  const fields = features.map((feature) => ({
+    feature: feature.name,
+    column: recording.mapping.columns[feature.name],
     below: 0,
     above: 0,
     lowest: Number.POSITIVE_INFINITY,
     highest: Number.NEGATIVE_INFINITY,
   }));
   for (let row = 0; row < rows; row++) {
-    for (let f = 0; f < FEATURES.length; f++) {
-      const value = recording.values[row * FEATURES.length + f];
-      const { min, max } = PHYSICAL_RANGES[FEATURES[f]];
+    for (let f = 0; f < features.length; f++) {
+      const value = recording.values[row * features.length + f];
+      // An optional feature the row leaves out is not sent.
+      if (Number.isNaN(value)) continue;
+      const { min, max } = features[f];
       const field = fields[f];
       field.lowest = Math.min(field.lowest, value);
       field.highest = Math.max(field.highest, value);

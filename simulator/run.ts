@@ -1,8 +1,11 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { RetryOptions } from '../lambdas/shared/aws/retry';
+import type { EquipmentId } from '../lambdas/shared/reading';
+import type { ReadingSchema } from '../lambdas/shared/reading-schema';
 import { type Burst, createLabGenerator, DEFAULT_BURST_SIZE, LAB_EQUIPMENT } from './generator';
 import { openLabels } from './labels';
+import { createSchemaGenerator, maxBurstSize, type SchemaBurst } from './schema-generator';
 import {
   createKinesisSender,
   createLineWriter,
@@ -51,12 +54,18 @@ export interface LoopSettings {
   clock?: Clock;
 }
 
-/** The lab generator's settings (`runSimulator`). */
+/** The generator's settings (`runSimulator`). */
 export interface RunSettings extends LoopSettings {
   seed: number;
   /** Readings per second, all equipment together. */
   rate?: number;
-  equipment?: readonly number[];
+  /**
+   * The readings' schema: the lab's generator for the lab's (the default), the schema generator
+   * (schema-generator.ts) for any other.
+   */
+  schema?: ReadingSchema;
+  /** Default: the lab's 101, 102, 103, or the schema's simulation equipment. */
+  equipment?: readonly EquipmentId[];
   burstSize?: number;
   badRatio?: number;
   labelsFile?: string;
@@ -66,7 +75,7 @@ export type RunOptions = Destination & RunSettings;
 
 /** One record's worth of readings from a source, and when it is due. */
 export interface SourceBurst {
-  equipmentId: number;
+  equipmentId: EquipmentId;
   /** The record's data: a JSON array of the readings. */
   json: string;
   readings: number;
@@ -154,34 +163,37 @@ interface Limits {
   deadlineMs: number;
 }
 
-/** A burst of the lab generator, as the run loop sees it. */
-interface LabBurst extends SourceBurst {
-  burst: Burst;
+/** A generated burst (the lab generator's or a schema's), as the run loop sees it. */
+interface GeneratedBurst extends SourceBurst {
+  burst: Burst | SchemaBurst;
 }
 
-/** The lab's simulator: generated bursts, paced at `rate`. */
+/** The simulator: generated bursts, paced at `rate`. */
 export async function runSimulator(options: RunOptions): Promise<RunSummary> {
   checkLoopLimits(options.count, options.durationSeconds);
-  return runSource(createLabSource(options), options);
+  return runSource(createGeneratorSource(options), options);
 }
 
-function createLabSource(options: RunSettings): BurstSource<LabBurst> {
+function createGeneratorSource(options: RunSettings): BurstSource<GeneratedBurst> {
   const rate = options.rate ?? DEFAULT_RATE;
   if (!(rate > 0 && Number.isFinite(rate)))
     throw new RangeError(`rate must be a positive number, got ${rate}`);
-  const burstSize = options.burstSize ?? DEFAULT_BURST_SIZE;
-  const generator = createLabGenerator({
-    seed: options.seed,
-    equipment: options.equipment ?? LAB_EQUIPMENT,
-    burstSize,
-    badRatio: options.badRatio,
-  });
-  const labels = options.labelsFile ? openLabels(options.labelsFile) : undefined;
+  const { schema } = options;
+  const lab = !schema || schema.isLab;
+  const equipment = options.equipment ?? (lab ? LAB_EQUIPMENT : schema.simulationEquipment);
+  const burstSize =
+    options.burstSize ??
+    (lab ? DEFAULT_BURST_SIZE : Math.min(DEFAULT_BURST_SIZE, maxBurstSize(schema, equipment)));
+  const settings = { seed: options.seed, burstSize, badRatio: options.badRatio };
+  const generator = lab
+    ? createLabGenerator({ ...settings, equipment: labEquipment(equipment) })
+    : createSchemaGenerator({ ...settings, schema, equipment });
+  const labels = options.labelsFile ? openLabels(options.labelsFile, schema?.featureNames) : undefined;
   return {
     fullRate: rate,
     nextStep(startMs, pace, maxReadings) {
       const step = generator.nextStep(startMs, rate * pace, maxReadings);
-      return { endMs: step.endMs, bursts: step.bursts.map(labBurst) };
+      return { endMs: step.endMs, bursts: step.bursts.map(generatedBurst) };
     },
     // The generator's readings may fall at most one burst behind real time (see produce).
     maxLagMs: (pace) => (burstSize * 1000) / (rate * pace),
@@ -190,7 +202,15 @@ function createLabSource(options: RunSettings): BurstSource<LabBurst> {
   };
 }
 
-function labBurst(burst: Burst): LabBurst {
+/** The lab generator takes integer ids (it checks them). */
+function labEquipment(equipment: readonly EquipmentId[]): readonly number[] {
+  if (equipment.some((id) => typeof id !== 'number')) {
+    throw new RangeError('equipment must be a non-empty list of positive integer ids');
+  }
+  return equipment as readonly number[];
+}
+
+function generatedBurst(burst: Burst | SchemaBurst): GeneratedBurst {
   const malformedReadings = burst.malformed.length;
   return {
     equipmentId: burst.equipmentId,

@@ -1,6 +1,14 @@
 -- The CSV lake written by the transform Lambda: one object per batch under
--- s3://<processed bucket>/readings/dt=YYYY-MM-DD/hour=HH/<shard id>-<first sequence number>.csv
+-- s3://<processed bucket>/{{readings_prefix}}dt=YYYY-MM-DD/hour=HH/<shard id>-<first sequence number>.csv
 -- Columns are in the order of the CSV header (lambdas/shared/processed-reading.ts READING_COLUMNS).
+{{^lab}}
+-- Made from the reading schema {{schema_id}}: the objects of another version of the schema are under a
+-- prefix of their own, which a table made from that version's schema reads.
+{{/lab}}
+{{#optional_features}}
+-- An optional feature's column is STRING: its cell is empty when a reading left it out, and this SerDe
+-- reads no empty cell as a number. The views (readings.sql) give it as DOUBLE, NULL when left out.
+{{/optional_features}}
 -- Partition projection on dt and hour: no crawler and no ADD PARTITION needed.
 -- A text cell that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage
 -- return), or that starts with ', is stored with a ' before it; the views (readings.sql) drop it.
@@ -13,11 +21,10 @@ CREATE EXTERNAL TABLE IF NOT EXISTS processed_readings (
   reading_index INT,
   arrival_time STRING,
   `timestamp` STRING,
-  equipment_id INT,
-  vibration_amplitude DOUBLE,
-  vibration_frequency DOUBLE,
-  temperature DOUBLE,
-  humidity DOUBLE,
+  equipment_id {{equipment_type}},
+{{#features}}
+  {{ddl_column}} {{type}},
+{{/features}}
   anomaly_score DOUBLE,
   is_anomaly BOOLEAN,
   anomalous_features STRING,
@@ -27,7 +34,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS processed_readings (
 PARTITIONED BY (dt STRING, hour STRING)
 ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde'
 WITH SERDEPROPERTIES ('separatorChar' = ',', 'quoteChar' = '"', 'escapeChar' = '\\')
-LOCATION 's3://${PROCESSED_BUCKET}/readings/'
+LOCATION 's3://${PROCESSED_BUCKET}/{{readings_prefix}}'
 TBLPROPERTIES (
   'skip.header.line.count' = '1',
   'projection.enabled' = 'true',
@@ -39,5 +46,5 @@ TBLPROPERTIES (
   'projection.hour.type' = 'integer',
   'projection.hour.range' = '0,23',
   'projection.hour.digits' = '2',
-  'storage.location.template' = 's3://${PROCESSED_BUCKET}/readings/dt=${dt}/hour=${hour}/'
+  'storage.location.template' = 's3://${PROCESSED_BUCKET}/{{readings_prefix}}dt=${dt}/hour=${hour}/'
 )

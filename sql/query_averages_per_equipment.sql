@@ -14,15 +14,13 @@ WITH recent AS (
 SELECT
   equipment_id,
   count(*) AS readings,
-  avg(vibration_amplitude) AS avg_vibration_amplitude,
-  avg(vibration_frequency) AS avg_vibration_frequency,
-  avg(temperature) AS avg_temperature,
-  avg(humidity) AS avg_humidity,
+{{#features}}
+  avg({{value}}) AS avg_{{name}},
+{{/features}}
   avg(anomaly_score) AS avg_anomaly_score,
-  avg(vibration_amplitude) FILTER (WHERE NOT is_anomaly) AS normal_avg_vibration_amplitude,
-  avg(vibration_frequency) FILTER (WHERE NOT is_anomaly) AS normal_avg_vibration_frequency,
-  avg(temperature) FILTER (WHERE NOT is_anomaly) AS normal_avg_temperature,
-  avg(humidity) FILTER (WHERE NOT is_anomaly) AS normal_avg_humidity
+{{#features}}
+  avg({{value}}) FILTER (WHERE NOT is_anomaly) AS normal_avg_{{name}}{{^last}},{{/last}}
+{{/features}}
 FROM recent
 WHERE copy_number = 1
 GROUP BY equipment_id

@@ -13,12 +13,16 @@ SELECT
   dt,
   hour,
   CAST(ordinal - 1 AS INTEGER) AS reading_index,
-  json_extract_scalar(reading, '$.timestamp') AS "timestamp",
-  try_cast(json_extract_scalar(reading, '$.equipment_id') AS INTEGER) AS equipment_id,
-  try_cast(json_extract_scalar(reading, '$.vibration_amplitude') AS DOUBLE) AS vibration_amplitude,
-  try_cast(json_extract_scalar(reading, '$.vibration_frequency') AS DOUBLE) AS vibration_frequency,
-  try_cast(json_extract_scalar(reading, '$.temperature') AS DOUBLE) AS temperature,
-  try_cast(json_extract_scalar(reading, '$.humidity') AS DOUBLE) AS humidity,
+  json_extract_scalar(reading, '{{timestamp_path}}') AS "timestamp",
+{{#integer_ids}}
+  try_cast(json_extract_scalar(reading, '{{equipment_path}}') AS INTEGER) AS equipment_id,
+{{/integer_ids}}
+{{#string_ids}}
+  json_extract_scalar(reading, '{{equipment_path}}') AS equipment_id,
+{{/string_ids}}
+{{#features}}
+  try_cast(json_extract_scalar(reading, '{{path}}') AS DOUBLE) AS {{column}},
+{{/features}}
   json_format(reading) AS reading
 FROM (
   SELECT dt, hour, try(json_parse(line)) AS record

@@ -16,7 +16,12 @@ SELECT
   regexp_replace(partition_key, '^''', '') AS partition_key,
   regexp_replace(sequence_number, '^''', '') AS sequence_number,
   reading_index, arrival_time, "timestamp",
-  equipment_id, vibration_amplitude, vibration_frequency, temperature, humidity,
+{{#integer_ids}}
+  equipment_id, {{feature_list}},
+{{/integer_ids}}
+{{#string_ids}}
+  {{equipment_value}} AS equipment_id, {{feature_list}},
+{{/string_ids}}
   anomaly_score, is_anomaly,
   regexp_replace(anomalous_features, '^''', '') AS anomalous_features,
   regexp_replace(reasons, '^''', '') AS reasons,

@@ -12,18 +12,11 @@ SELECT
   window_start + INTERVAL '1' MINUTE AS window_end,
   count(*) AS readings,
   count_if(is_anomaly) AS anomalies,
-  avg(vibration_amplitude) AS avg_vibration_amplitude,
-  min(vibration_amplitude) AS min_vibration_amplitude,
-  max(vibration_amplitude) AS max_vibration_amplitude,
-  avg(vibration_frequency) AS avg_vibration_frequency,
-  min(vibration_frequency) AS min_vibration_frequency,
-  max(vibration_frequency) AS max_vibration_frequency,
-  avg(temperature) AS avg_temperature,
-  min(temperature) AS min_temperature,
-  max(temperature) AS max_temperature,
-  avg(humidity) AS avg_humidity,
-  min(humidity) AS min_humidity,
-  max(humidity) AS max_humidity
+{{#features}}
+  avg({{column}}) AS avg_{{name}},
+  min({{column}}) AS min_{{name}},
+  max({{column}}) AS max_{{name}}{{^last}},{{/last}}
+{{/features}}
 FROM (
   SELECT
     *,

@@ -15,7 +15,7 @@
 CREATE OR REPLACE VIEW "${DATABASE}".streamdata_last3_view AS
 SELECT
   "STREAM", "KEY", "PARTITION", "OFFSET", "BATCH_TIMESTAMP", "TIMESTAMP", "EQUIPMENT_ID",
-  "VIBRATION_AMPLITUDE", "VIBRATION_FREQUENCY", "TEMPERATURE", "HUMIDITY", "INFERENCE"
+  {{#features}}"{{upper_name}}", {{/features}}"INFERENCE"
 FROM (
   SELECT
     regexp_replace(stream, '^''', '') AS "STREAM",
@@ -24,11 +24,10 @@ FROM (
     concat(regexp_replace(sequence_number, '^''', ''), ':', CAST(reading_index AS VARCHAR)) AS "OFFSET",
     CAST(from_iso8601_timestamp(arrival_time) AS TIMESTAMP) AS "BATCH_TIMESTAMP",
     CAST(from_iso8601_timestamp("timestamp") AS TIMESTAMP) AS "TIMESTAMP",
-    equipment_id AS "EQUIPMENT_ID",
-    vibration_amplitude AS "VIBRATION_AMPLITUDE",
-    vibration_frequency AS "VIBRATION_FREQUENCY",
-    temperature AS "TEMPERATURE",
-    humidity AS "HUMIDITY",
+    {{equipment_value}} AS "EQUIPMENT_ID",
+{{#features}}
+    {{value}} AS "{{upper_name}}",
+{{/features}}
     CASE WHEN is_anomaly THEN 1 ELSE 0 END AS "INFERENCE",
     max(CAST(from_iso8601_timestamp("timestamp") AS TIMESTAMP)) OVER () AS newest
   FROM (

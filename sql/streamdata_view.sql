@@ -16,9 +16,8 @@ SELECT
   CAST(from_iso8601_timestamp(arrival_time) AS TIMESTAMP) AS "BATCH_TIMESTAMP",
   CAST(from_iso8601_timestamp("timestamp") AS TIMESTAMP) AS "TIMESTAMP",
   equipment_id AS "EQUIPMENT_ID",
-  vibration_amplitude AS "VIBRATION_AMPLITUDE",
-  vibration_frequency AS "VIBRATION_FREQUENCY",
-  temperature AS "TEMPERATURE",
-  humidity AS "HUMIDITY",
+{{#features}}
+  {{column}} AS "{{upper_name}}",
+{{/features}}
   CASE WHEN is_anomaly THEN 1 ELSE 0 END AS "INFERENCE"
 FROM "${DATABASE}".readings

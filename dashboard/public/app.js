@@ -1,35 +1,62 @@
 /*
- * The dashboard page: polls /api/snapshot and draws, for each equipment, its four features over the
- * window with uPlot (bin means as a line, anomalous readings as red points), the latest alerts and the
- * counters. Plain browser JavaScript, no build step. Chart containers carry data-equipment,
- * data-feature, data-points and data-anomaly-points so tests can read what is drawn.
+ * The dashboard page: polls /api/snapshot and draws, for each equipment, a chart of each of the reading
+ * schema's features over the window with uPlot (bin means as a line, anomalous readings as red points;
+ * the schema's label as title, its unit on the y axis), the latest alerts, the per-minute windows and
+ * the counters. The snapshot names the features, so any schema (1 to 50 features) is drawn: the charts
+ * of an equipment form a grid whose columns suit their number. Plain browser JavaScript, no build step.
+ * Chart containers carry data-equipment, data-feature, data-label, data-unit, data-points and
+ * data-anomaly-points so tests can read what is drawn.
  */
 (() => {
   const REFRESH_MS = 2500;
   const CHART_HEIGHT = 150;
+  /** Above this many features, charts are smaller and more to a row, so an equipment fits a screen. */
+  const COMPACT_FROM = 13;
+  const COMPACT_CHART_HEIGHT = 120;
+  /** Axis font of compact charts (uPlot's is 12px). */
+  const SMALL_FONT = '10px system-ui, sans-serif';
   const ANOMALY_COLOR = '#dc2626';
-  const FEATURES = [
-    { key: 'vibration_amplitude', label: 'Vibration amplitude', color: '#2563eb' },
-    { key: 'vibration_frequency', label: 'Vibration frequency', color: '#7c3aed' },
-    { key: 'temperature', label: 'Temperature', color: '#ea580c' },
-    { key: 'humidity', label: 'Humidity', color: '#0d9488' },
+  /** Line colours by feature position: the lab's four first, then others, cycling. */
+  const COLORS = [
+    '#2563eb',
+    '#7c3aed',
+    '#ea580c',
+    '#0d9488',
+    '#db2777',
+    '#65a30d',
+    '#0891b2',
+    '#ca8a04',
+    '#4f46e5',
+    '#059669',
   ];
+  /** The per-minute table shows this feature's mean when the schema has it, else its first feature. */
+  const PREFERRED_MINUTE_FEATURE = 'temperature';
+  /** Tick values as uPlot writes them by default (grouping as the browser's language does). */
+  const numberFormat = new Intl.NumberFormat(navigator.language);
 
   const elements = {
     target: document.getElementById('target'),
+    schema: document.getElementById('schema'),
     window: document.getElementById('window'),
     status: document.getElementById('status'),
+    schemaWarning: document.getElementById('schema-warning'),
     counters: document.getElementById('counters'),
     equipment: document.getElementById('equipment'),
     waiting: document.getElementById('waiting'),
     alerts: document.getElementById('alerts'),
+    minuteFeature: document.getElementById('minute-feature'),
     minutes: document.querySelector('#minutes tbody'),
   };
 
-  /** equipmentId -> { panel, summary, charts: Map(feature key -> { element, plot }) } */
+  /** The schema's features as the page draws them: name, label, unit, colour. */
+  let features = [];
+  /** Identifies the features drawn: when a snapshot brings others, every panel is built again. */
+  let featuresKey = '';
+  /** equipmentId -> { panel, summary, charts: Map(feature name -> { element, plot }) } */
   const panels = new Map();
   /** The window of the latest snapshot: every chart's x range, so all charts line up. */
   let currentWindow = null;
+  let latestMinutes = [];
 
   async function refresh() {
     try {
@@ -49,10 +76,14 @@
     currentWindow = snapshot.window;
     document.body.dataset.generatedAt = snapshot.generatedAt;
     elements.target.textContent = snapshot.target;
+    elements.schema.textContent = `schema ${snapshot.schema}`;
     elements.window.textContent = describeWindow(snapshot);
+    useFeatures(snapshot.features);
+    renderSchemaWarning(snapshot);
     renderCounters(snapshot.counters);
     renderAlerts(snapshot.alerts);
-    renderMinutes(snapshot.minutes ?? []);
+    latestMinutes = snapshot.minutes ?? [];
+    renderMinutes();
     renderEquipment(snapshot.equipment);
   }
 
@@ -61,6 +92,61 @@
     const { fromMs, toMs } = snapshot.window;
     const minutes = Math.round((toMs - fromMs) / 60000);
     return `${clock(fromMs)} – ${clock(toMs)} (last ${minutes} min, ${snapshot.binMs / 1000} s bins)`;
+  }
+
+  /** Takes the snapshot's features; when they are not those drawn, starts the charts again. */
+  function useFeatures(snapshotFeatures) {
+    const key = JSON.stringify(snapshotFeatures);
+    if (key === featuresKey) return;
+    featuresKey = key;
+    features = snapshotFeatures.map((feature, i) => ({ ...feature, color: COLORS[i % COLORS.length] }));
+    for (const equipmentId of [...panels.keys()]) removePanel(equipmentId);
+    elements.equipment.dataset.features = String(features.length);
+    elements.equipment.classList.toggle('compact', features.length >= COMPACT_FROM);
+    const layout = gridColumns(features.length);
+    elements.equipment.style.setProperty('--columns-wide', String(layout.wide));
+    elements.equipment.style.setProperty('--columns-narrow', String(layout.narrow));
+    const previous = elements.minuteFeature.value;
+    elements.minuteFeature.replaceChildren(
+      ...features.map((feature) => {
+        const option = element('option', undefined, withUnit(feature.label, feature.unit));
+        option.value = feature.name;
+        return option;
+      }),
+    );
+    const names = features.map((feature) => feature.name);
+    elements.minuteFeature.value = names.includes(previous)
+      ? previous
+      : names.includes(PREFERRED_MINUTE_FEATURE)
+        ? PREFERRED_MINUTE_FEATURE
+        : (names[0] ?? '');
+  }
+
+  /**
+   * Columns of an equipment's chart grid, on a wide screen and a narrower one: as many rows as the
+   * widest row allows, and the charts spread evenly over them (8 features: 4 + 4; 5: 3 + 2; 9: 3 x 3).
+   */
+  function gridColumns(count) {
+    const compact = count >= COMPACT_FROM;
+    const spread = (most) => {
+      const rows = Math.ceil(Math.max(count, 1) / most);
+      return Math.ceil(Math.max(count, 1) / rows);
+    };
+    return { wide: spread(compact ? 6 : 4), narrow: spread(compact ? 3 : 2) };
+  }
+
+  function chartHeight() {
+    return features.length >= COMPACT_FROM ? COMPACT_CHART_HEIGHT : CHART_HEIGHT;
+  }
+
+  function renderSchemaWarning(snapshot) {
+    const undeclared = snapshot.undeclaredFeatures ?? [];
+    elements.schemaWarning.hidden = undeclared.length === 0;
+    elements.schemaWarning.textContent =
+      undeclared.length === 0
+        ? ''
+        : `The readings hold features the schema ${snapshot.schema} does not declare (${undeclared.join(', ')}): ` +
+          'start the dashboard with the schema the pipeline runs with (--schema FILE).';
   }
 
   function renderCounters(counters) {
@@ -99,23 +185,24 @@
     );
   }
 
-  /** The live per-minute windows: readings on time, late ones, anomalies, mean temperature. */
-  function renderMinutes(minutes) {
+  /** The live per-minute windows: readings on time, late ones, anomalies, the mean of the chosen feature. */
+  function renderMinutes() {
+    const feature = elements.minuteFeature.value;
     elements.minutes.replaceChildren(
-      ...minutes.map((window) => {
+      ...latestMinutes.map((window) => {
         const row = element('tr');
         row.dataset.minute = String(window.minuteMs);
         row.dataset.equipment = String(window.equipmentId);
         row.dataset.count = String(window.count);
         row.dataset.late = String(window.late);
-        const temperature = window.means.temperature;
+        const mean = window.means[feature];
         for (const text of [
           clock(window.minuteMs).slice(0, 5),
           String(window.equipmentId),
           String(window.count),
           String(window.late),
           String(window.anomalies),
-          temperature === null ? '' : temperature.toFixed(2),
+          mean === null || mean === undefined ? '' : formatNumber(mean),
         ]) {
           row.append(element('td', '', text));
         }
@@ -127,11 +214,8 @@
   function renderEquipment(series) {
     elements.waiting.hidden = series.length > 0;
     const present = new Set(series.map((s) => s.equipmentId));
-    for (const [equipmentId, panel] of panels) {
-      if (present.has(equipmentId)) continue;
-      for (const chart of panel.charts.values()) chart.plot.destroy();
-      panel.panel.remove();
-      panels.delete(equipmentId);
+    for (const equipmentId of [...panels.keys()]) {
+      if (!present.has(equipmentId)) removePanel(equipmentId);
     }
     // Panels in equipment order: append each in turn, which moves existing ones into place.
     for (const equipment of series) {
@@ -139,6 +223,13 @@
       elements.equipment.append(panel.panel);
       updatePanel(panel, equipment);
     }
+  }
+
+  function removePanel(equipmentId) {
+    const panel = panels.get(equipmentId);
+    for (const chart of panel.charts.values()) chart.plot?.destroy();
+    panel.panel.remove();
+    panels.delete(equipmentId);
   }
 
   function createPanel(equipmentId) {
@@ -150,12 +241,16 @@
     const grid = element('div', 'charts');
     panel.append(heading, grid);
     const charts = new Map();
-    for (const feature of FEATURES) {
+    for (const feature of features) {
       const container = element('div', 'chart');
       container.dataset.equipment = String(equipmentId);
-      container.dataset.feature = feature.key;
+      container.dataset.feature = feature.name;
+      container.dataset.label = feature.label;
+      container.dataset.unit = feature.unit;
+      container.title = `${withUnit(feature.label, feature.unit)}: ${feature.name}`;
+      container.dataset.emptyNote = `no ${feature.label} in the window`;
       grid.append(container);
-      charts.set(feature.key, { element: container, plot: null });
+      charts.set(feature.name, { element: container, plot: null });
     }
     const created = { panel, summary, charts };
     panels.set(equipmentId, created);
@@ -164,40 +259,53 @@
 
   function updatePanel(panel, equipment) {
     panel.summary.textContent = `${equipment.readings.toLocaleString()} readings · ${equipment.anomalies.toLocaleString()} anomalous`;
-    for (const feature of FEATURES) {
-      const chart = panel.charts.get(feature.key);
-      const data = chartData(equipment, feature.key);
+    for (const feature of features) {
+      const chart = panel.charts.get(feature.name);
+      const data = chartData(equipment, feature.name);
       if (chart.plot) chart.plot.setData(data);
-      else chart.plot = new uPlot(chartOptions(feature, chart.element.clientWidth), data, chart.element);
-      chart.element.dataset.points = String(countValues(data[1]));
+      else
+        chart.plot = new uPlot(
+          chartOptions(feature, chart.element.clientWidth, chart.element),
+          data,
+          chart.element,
+        );
+      const points = countValues(data[1]);
+      chart.element.dataset.points = String(points);
+      chart.element.classList.toggle('empty', points === 0);
       chart.element.dataset.anomalyPoints = String(countValues(data[2]));
     }
   }
 
   /**
    * uPlot's aligned data: one x array (bin starts and anomaly times), the bin means, and the values of
-   * the anomalous readings that concern this feature (or any feature, when a reading names none).
+   * the anomalous readings that concern this feature (or any feature, when a reading names none). A
+   * bin whose readings left an optional feature out is null, a gap in its line; an anomaly's time has
+   * no mean (undefined), and the line runs through it.
    */
   function chartData(equipment, feature) {
     const marks = equipment.anomalousReadings.filter(
-      (reading) => reading.features.length === 0 || reading.features.includes(feature),
+      (reading) =>
+        (reading.features.length === 0 || reading.features.includes(feature)) &&
+        reading.values[feature] !== null &&
+        reading.values[feature] !== undefined,
     );
     const times = [...new Set([...equipment.bins.map((bin) => bin.t), ...marks.map((mark) => mark.t)])].sort(
       (a, b) => a - b,
     );
     const indexOf = new Map(times.map((t, i) => [t, i]));
-    const means = new Array(times.length).fill(null);
+    const means = new Array(times.length).fill(undefined);
     const anomalies = new Array(times.length).fill(null);
-    for (const bin of equipment.bins) means[indexOf.get(bin.t)] = bin.means[feature];
+    for (const bin of equipment.bins) means[indexOf.get(bin.t)] = bin.means[feature] ?? null;
     for (const mark of marks) anomalies[indexOf.get(mark.t)] = mark.values[feature];
     return [times, means, anomalies];
   }
 
-  function chartOptions(feature, width) {
+  function chartOptions(feature, width, container) {
+    const compact = features.length >= COMPACT_FROM;
     return {
       width,
-      height: CHART_HEIGHT,
-      title: feature.label,
+      height: chartHeight(),
+      title: titleOf(feature.label),
       ms: 1,
       legend: { show: false },
       scales: {
@@ -207,12 +315,30 @@
             currentWindow ? [currentWindow.fromMs, currentWindow.toMs] : [min, max],
         },
       },
-      // Room on the right for the last time label; time labels as in the header; y labels sized to fit.
-      padding: [8, 24, 0, 0],
-      axes: [{ space: 70, size: 30, values: (_plot, ticks) => ticks.map(clock) }, { size: fitLabels }],
+      // Room on the right for the last time label; y labels with the feature's unit ("405 V", "60 °C"),
+      // sized to fit.
+      padding: [8, compact ? 18 : 30, 0, 0],
+      axes: [
+        compact
+          ? { space: 34, size: 26, font: SMALL_FONT, values: (_plot, ticks) => tickTimes(ticks) }
+          : { space: 55, size: 30, values: (_plot, ticks) => tickTimes(ticks) },
+        {
+          // A little closer than uPlot's 30 px, so a narrow range still gets two or three ticks.
+          space: 24,
+          size: fitLabels,
+          ...(compact ? { font: SMALL_FONT } : {}),
+          values: (_plot, ticks) => {
+            const labels = ticks.map((tick) =>
+              tick === null ? '' : withUnitSuffix(numberFormat.format(tick), feature.unit),
+            );
+            container.dataset.yTicks = labels.join('|');
+            return labels;
+          },
+        },
+      ],
       series: [
         {},
-        { label: feature.label, stroke: feature.color, width: 1.5, spanGaps: true },
+        { label: feature.label, stroke: feature.color, width: 1.5 },
         {
           label: 'anomalous',
           stroke: ANOMALY_COLOR,
@@ -227,6 +353,8 @@
   function fitLabels(plot, labels, axisIndex, cycle) {
     const axis = plot.axes[axisIndex];
     if (cycle > 1) return axis._size;
+    // No labels (no value in the window): still room for the first time label to be centred under.
+    if (!labels || labels.length === 0) return 40;
     const longest = (labels ?? []).reduce(
       (widest, label) => (label.length > widest.length ? label : widest),
       '',
@@ -238,13 +366,40 @@
   function resizeCharts() {
     for (const panel of panels.values()) {
       for (const chart of panel.charts.values()) {
-        chart.plot?.setSize({ width: chart.element.clientWidth, height: CHART_HEIGHT });
+        chart.plot?.setSize({ width: chart.element.clientWidth, height: chartHeight() });
       }
     }
   }
 
   function countValues(values) {
-    return values.reduce((count, value) => (value === null ? count : count + 1), 0);
+    return values.reduce((count, value) => (value === null || value === undefined ? count : count + 1), 0);
+  }
+
+  /** A mean for the table: 2 decimals, more for small values (a power factor of 0.934, 0.0052 g). */
+  function formatNumber(value) {
+    const magnitude = Math.abs(value);
+    const decimals =
+      magnitude === 0 || magnitude >= 1 ? 2 : Math.min(6, 2 - Math.floor(Math.log10(magnitude)));
+    return value.toFixed(decimals);
+  }
+
+  /**
+   * A chart's title: the label, which the schema writes lowercase for alert subjects ("vibration
+   * amplitude"), with a capital first letter; unless its second is one already ("pH", "kW").
+   */
+  function titleOf(label) {
+    const [first = '', second = ''] = label;
+    return second !== '' && second !== second.toLowerCase() ? label : first.toUpperCase() + label.slice(1);
+  }
+
+  /** A value and its unit as the y axis shows them: "405 V", "60 °C", "30%". */
+  function withUnitSuffix(text, unit) {
+    if (unit === '') return text;
+    return unit === '%' || (unit.startsWith('°') && unit.length === 1) ? `${text}${unit}` : `${text} ${unit}`;
+  }
+
+  function withUnit(label, unit) {
+    return unit === '' ? label : `${label} (${unit})`;
   }
 
   function setStatus(text, isError) {
@@ -254,6 +409,16 @@
 
   function clock(epochMs) {
     return new Date(epochMs).toLocaleTimeString([], { hour12: false });
+  }
+
+  /** Time axis labels: hours and minutes when every tick is on a whole minute ("14:57"), else seconds too. */
+  function tickTimes(ticks) {
+    const wholeMinutes = ticks.every((t) => t % 60000 === 0);
+    return ticks.map((t) =>
+      wholeMinutes
+        ? new Date(t).toLocaleTimeString([], { hour12: false, hour: '2-digit', minute: '2-digit' })
+        : clock(t),
+    );
   }
 
   function element(tag, className, text) {
@@ -268,5 +433,6 @@
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(resizeCharts, 150);
   });
+  elements.minuteFeature.addEventListener('change', renderMinutes);
   refresh();
 })();

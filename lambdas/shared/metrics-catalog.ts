@@ -1,4 +1,5 @@
 import type { Feature } from './features';
+import type { ReadingSchema } from './reading-schema';
 
 /**
  * The CloudWatch metrics the Lambdas emit (embedded metric format, through Powertools): one place for
@@ -53,6 +54,19 @@ export function featureSumMetric(feature: string): string {
  */
 export function featureReadingsMetric(feature: string): string {
   return `${pascalCase(feature)}Readings`;
+}
+
+/** Every per-equipment metric the transform emits for the readings of a schema, in the order it emits them. */
+export function equipmentMetricNames(schema: Pick<ReadingSchema, 'features'>): string[] {
+  return [
+    EQUIPMENT_METRICS.readings,
+    EQUIPMENT_METRICS.anomalies,
+    ...schema.features.flatMap((feature) =>
+      feature.optional
+        ? [featureSumMetric(feature.name), featureReadingsMetric(feature.name)]
+        : [featureSumMetric(feature.name)],
+    ),
+  ];
 }
 
 function pascalCase(name: string): string {

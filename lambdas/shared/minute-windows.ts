@@ -37,6 +37,11 @@ export interface WindowContribution extends WindowTotals {
   equipment_id: EquipmentId;
   minute_ms: number;
   expires_at: number;
+  /**
+   * The reading schema's `name@version`, for any schema but the lab's: the totals are arrays in the
+   * schema's feature order, so readers sum only the contributions of the schema they read.
+   */
+  schema?: string;
 }
 
 export interface MinuteAggregate {
@@ -95,6 +100,7 @@ export function windowContributions(
           minute_ms: minuteMs,
           ...emptyTotals(features.length, optional),
           expires_at: Math.floor(source.arrivalMs / 1000) + ttlSeconds,
+          ...(schema.isLab ? {} : { schema: schema.id }),
         };
         windows.set(key, window);
       }
@@ -114,14 +120,32 @@ export function windowContributions(
       if (value > window.maxs[f]) window.maxs[f] = value;
     }
   }
-  // DynamoDB stores no infinities: a window of late readings only has no minimum or maximum yet.
-  return [...windows.values()].map((w) => (w.count > 0 ? w : { ...w, mins: [], maxs: [] }));
+  // DynamoDB stores no infinities: a window of late readings only has no minimum or maximum yet,
+  // and a feature no on-time reading had gets 0, which `present` (0) tells readers to ignore.
+  return [...windows.values()].map((w) => {
+    if (w.count === 0) return { ...w, mins: [], maxs: [] };
+    const { present } = w;
+    if (!present?.includes(0)) return w;
+    return {
+      ...w,
+      mins: w.mins.map((min, f) => (present[f] > 0 ? min : 0)),
+      maxs: w.maxs.map((max, f) => (present[f] > 0 ? max : 0)),
+    };
+  });
 }
 
-/** Sums the contributions of each (equipment, minute) window. */
-export function mergeContributions(contributions: readonly WindowContribution[]): MinuteAggregate[] {
+/**
+ * Sums the contributions of each (equipment, minute) window written for this reading schema; those of
+ * another schema (or another version of it, around a change of the deployed schema) are left out.
+ */
+export function mergeContributions(
+  contributions: readonly WindowContribution[],
+  schema: ReadingSchema = LAB_SCHEMA,
+): MinuteAggregate[] {
+  const schemaId = schema.isLab ? undefined : schema.id;
   const merged = new Map<string, WindowTotals & { equipmentId: EquipmentId; minuteMs: number }>();
   for (const c of contributions) {
+    if (c.schema !== schemaId || c.sums.length !== schema.featureNames.length) continue;
     const key = `${c.equipment_id}|${c.minute_ms}`;
     let window = merged.get(key);
     if (!window) {
@@ -137,7 +161,10 @@ export function mergeContributions(contributions: readonly WindowContribution[])
     window.anomalies += c.anomalies;
     if (c.count === 0) continue;
     for (let f = 0; f < window.sums.length; f++) {
-      if (window.present && c.present) window.present[f] += c.present[f];
+      if (window.present && c.present) {
+        if (c.present[f] === 0) continue;
+        window.present[f] += c.present[f];
+      }
       window.sums[f] += c.sums[f];
       window.mins[f] = Math.min(window.mins[f], c.mins[f]);
       window.maxs[f] = Math.max(window.maxs[f], c.maxs[f]);

@@ -1,7 +1,14 @@
+import type { ReadingSchema } from './reading-schema';
+
 /**
  * S3 keys of the processed bucket. A batch's objects are named after its first record (shard id and
  * sequence number) and partitioned by that record's arrival hour, so a retried batch rewrites the same
  * keys. Firehose writes the raw archive under the same dt=/hour= scheme.
+ *
+ * The CSV objects of the lab's schema are under `readings/dt=.../hour=.../`; those of any other reading
+ * schema under a prefix of its name and version, `readings/<name>-v<version>/dt=.../hour=.../`, so the
+ * Athena table of one schema version reads its own objects only, and the objects an earlier version
+ * wrote stay readable by a table of that version (their columns differ).
  */
 
 export const READINGS_PREFIX = 'readings/';
@@ -21,8 +28,17 @@ export interface BatchKeyParts {
   firstArrivalMs: number;
 }
 
-export function readingsObjectKey(batch: BatchKeyParts): string {
-  return `${READINGS_PREFIX}${timePartition(batch.firstArrivalMs)}/${batch.shardId}-${batch.firstSequenceNumber}.csv`;
+/** The part of a schema that names its objects' prefix. */
+export type SchemaKeyParts = Pick<ReadingSchema, 'name' | 'version' | 'isLab'>;
+
+/** Where a schema's CSV objects go: `readings/` for the lab's columns, `readings/<name>-v<version>/` otherwise. */
+export function readingsPrefix(schema?: SchemaKeyParts): string {
+  return !schema || schema.isLab ? READINGS_PREFIX : `${READINGS_PREFIX}${schema.name}-v${schema.version}/`;
+}
+
+/** The CSV object of a batch of readings of this schema (the lab's when none is given). */
+export function readingsObjectKey(batch: BatchKeyParts, schema?: SchemaKeyParts): string {
+  return `${readingsPrefix(schema)}${timePartition(batch.firstArrivalMs)}/${batch.shardId}-${batch.firstSequenceNumber}.csv`;
 }
 
 export function quarantineObjectKey(batch: BatchKeyParts): string {

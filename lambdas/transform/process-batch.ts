@@ -278,7 +278,7 @@ async function writeBatchObjects(outcomes: readonly RecordOutcome[], deps: Trans
       deps.s3.send(
         new PutObjectCommand({
           Bucket: deps.config.processedBucket,
-          Key: readingsObjectKey(keyParts),
+          Key: readingsObjectKey(keyParts, deps.config.schema),
           Body: toCsv(readings, deps.config.schema),
           ContentType: 'text/csv; charset=utf-8',
         }),

@@ -1,13 +1,17 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { LAB_SCHEMA, type ReadingSchema } from '../../lambdas/shared/reading-schema';
+import { expandSql } from './sql-template';
 
 /**
  * The SQL files of `sql/`, read at synth time so they are the single source of truth of the Glue
  * tables and the Athena named queries: each file holds one statement, after a comment saying what it
  * is. A `CREATE EXTERNAL TABLE` becomes a Glue table (its DDL parsed here), a `CREATE OR REPLACE VIEW`
- * and a `SELECT` (or `WITH`) each become a named query. Placeholders `${PROCESSED_BUCKET}`,
- * `${RAW_BUCKET}` and `${DATABASE}` are replaced by the stack; anything else in `${...}` is left as it
- * is (partition projection's `${dt}` and `${hour}`).
+ * and a `SELECT` (or `WITH`) each become a named query. Each file is first expanded for the reading
+ * schema (sql-template.ts: `{{...}}`, the feature columns and lists, the equipment id's type, the
+ * objects' prefix). Placeholders `${PROCESSED_BUCKET}`, `${RAW_BUCKET}` and `${DATABASE}` are then
+ * replaced by the stack; anything else in `${...}` is left as it is (partition projection's `${dt}` and
+ * `${hour}`).
  */
 
 export const SQL_DIR = join(__dirname, '..', '..', 'sql');
@@ -28,17 +32,30 @@ export interface SqlFile {
   statement: string;
 }
 
-/** Every `.sql` file of the directory, in name order; fails on a file that is not one of the three kinds. */
-export function loadSqlFiles(dir: string = SQL_DIR): SqlFile[] {
+/**
+ * Every `.sql` file of the directory, in name order, expanded for the reading schema (the lab's by
+ * default); fails on a file that is not one of the three kinds.
+ */
+export function loadSqlFiles(dir: string = SQL_DIR, schema: ReadingSchema = LAB_SCHEMA): SqlFile[] {
   return readdirSync(dir)
     .filter((file) => file.endsWith('.sql'))
     .sort()
-    .map((file) => readSqlFile(join(dir, file)));
+    .map((file) => readSqlFile(join(dir, file), schema));
 }
 
-export function readSqlFile(path: string): SqlFile {
+/** The text of a file of `sql/` (a file name, or a path) expanded for the reading schema. */
+export function sqlText(file: string, schema: ReadingSchema = LAB_SCHEMA): string {
+  const path = basename(file) === file ? join(SQL_DIR, file) : file;
+  try {
+    return expandSql(readFileSync(path, 'utf8'), schema);
+  } catch (error) {
+    throw new Error(`${path}: ${(error as Error).message}`);
+  }
+}
+
+export function readSqlFile(path: string, schema: ReadingSchema = LAB_SCHEMA): SqlFile {
   const name = basename(path, '.sql');
-  const text = readFileSync(path, 'utf8');
+  const text = sqlText(path, schema);
   const lines = text.split('\n');
   let first = 0;
   while (first < lines.length && (lines[first].trim() === '' || lines[first].trim().startsWith('--')))
@@ -328,4 +345,42 @@ export function parseExternalTable(ddl: string): ExternalTableDdl {
     location: table.location,
     properties: table.properties ?? {},
   };
+}
+
+/** A placeholder as the files write it, `${NAME}`, for what is left unsubstituted. */
+const placeholder = (name: SqlPlaceholder) => `\${${name}}`;
+
+/** The name `schemaTableDdl` gives a schema version's table: `processed_readings_skab_pump_v1`. */
+export function versionedTableName(schema: Pick<ReadingSchema, 'name' | 'version'>): string {
+  return `processed_readings_${schema.name}_v${schema.version}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+}
+
+/**
+ * The CSV table of a reading schema as a statement to run in Athena: the objects of that schema
+ * version, under its own prefix, to query beside the deployed schema's table after the schema changed
+ * (a table reads the objects of one version: their columns differ). The bucket and database are
+ * written in when given, `${...}` placeholders otherwise; the table takes `table` (default:
+ * versionedTableName, so it never replaces the stack's processed_readings).
+ */
+export function schemaTableDdl(
+  schema: ReadingSchema,
+  options: { table?: string; bucket?: string; database?: string } = {},
+): string {
+  const file = readSqlFile(join(SQL_DIR, 'processed_readings.sql'), schema);
+  const table = options.table ?? versionedTableName(schema);
+  if (!/^[a-z_][a-z0-9_]*$/.test(table)) throw new Error(`${table}: a table name is a-z, 0-9 and _`);
+  const statement = substitutePlaceholders(
+    file.statement.replace(
+      /^CREATE EXTERNAL TABLE IF NOT EXISTS processed_readings \(/,
+      `CREATE EXTERNAL TABLE IF NOT EXISTS ${options.database ? `\`${options.database}\`.` : ''}${table} (`,
+    ),
+    {
+      PROCESSED_BUCKET: options.bucket ?? placeholder('PROCESSED_BUCKET'),
+      RAW_BUCKET: placeholder('RAW_BUCKET'),
+      DATABASE: options.database ?? placeholder('DATABASE'),
+    },
+  );
+  const text = sqlText(file.path, schema);
+  const comment = text.slice(0, text.indexOf('CREATE EXTERNAL TABLE'));
+  return `${comment}${statement};\n`;
 }

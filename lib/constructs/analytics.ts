@@ -4,6 +4,7 @@ import * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { LAB_SCHEMA, type ReadingSchema } from '../../lambdas/shared/reading-schema';
 import { acknowledge, arnFinding } from '../nag';
 import {
   type ExternalTableDdl,
@@ -26,6 +27,8 @@ export interface AnalyticsProps {
   bytesScannedCutoffPerQuery: number;
   /** Where the SQL files are (`sql/`). */
   sqlDir?: string;
+  /** The deployment's reading schema, which the SQL files are expanded for (the lab's by default). */
+  schema?: ReadingSchema;
 }
 
 /** Query results are kept this long: they can be read again from the console's history until then. */
@@ -90,7 +93,7 @@ export class Analytics extends Construct {
       RAW_BUCKET: props.rawBucket.bucketName,
       DATABASE: this.databaseName,
     };
-    this.files = loadSqlFiles(props.sqlDir ?? SQL_DIR);
+    this.files = loadSqlFiles(props.sqlDir ?? SQL_DIR, props.schema ?? LAB_SCHEMA);
 
     this.database = new glue.CfnDatabase(this, 'Database', {
       catalogId: Aws.ACCOUNT_ID,
@@ -133,7 +136,7 @@ export class Analytics extends Construct {
       table.node.addDependency(this.database);
       this.tables[ddl.name] = table;
       // What the table reads, for the query policy: the location must be s3://${<BUCKET>}/<prefix>/.
-      const location = /^s3:\/\/\$\{([A-Z_]+)\}\/([a-z0-9_/-]+\/)$/.exec(ddl.location);
+      const location = /^s3:\/\/\$\{([A-Z_]+)\}\/([A-Za-z0-9._/-]+\/)$/.exec(ddl.location);
       const bucket = location && buckets[location[1] as SqlPlaceholder];
       if (!location || !bucket)
         throw new Error(

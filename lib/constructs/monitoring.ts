@@ -8,17 +8,20 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { FEATURE_LABELS, FEATURES } from '../../lambdas/shared/features';
 import {
   ALERTER_METRICS,
   ALERTER_SERVICE,
   EQUIPMENT_DIMENSION,
   EQUIPMENT_METRICS,
+  featureReadingsMetric,
+  featureSumMetric,
   METRICS_NAMESPACE,
   SERVICE_DIMENSION,
   TRANSFORM_METRICS,
   TRANSFORM_SERVICE,
 } from '../../lambdas/shared/metrics-catalog';
+import type { EquipmentId } from '../../lambdas/shared/reading';
+import { LAB_SCHEMA, type ReadingSchema, type SchemaFeature } from '../../lambdas/shared/reading-schema';
 import type { StreamConsumerFunction } from './stream-consumer-function';
 
 export interface MonitoringProps {
@@ -29,8 +32,10 @@ export interface MonitoringProps {
   transform: StreamConsumerFunction;
   alerter: StreamConsumerFunction;
   deliveryStream: firehose.IDeliveryStream;
-  /** Equipment ids the per-equipment graphs draw a line for. */
-  equipment: readonly number[];
+  /** The reading schema: a graph per feature, with its label and unit (the lab's by default). */
+  schema?: ReadingSchema;
+  /** Equipment ids the per-equipment graphs draw a line for (the schema's kind: integers or strings). */
+  equipment: readonly EquipmentId[];
   opsEmail?: string;
   /** Iterator age of either event source mapping above this raises an alarm. */
   iteratorAgeAlarm: Duration;
@@ -69,10 +74,12 @@ export type AlarmKey = keyof typeof ALARM_NAMES;
  * The pipeline's own metrics are read under the names, namespace and dimensions of
  * lambdas/shared/metrics-catalog.ts, which the handlers emit with. The per-equipment averages are
  * metric math over those metrics: SUM(feature sum) / SUM(readings) per period, exact whatever the batch
- * sizes. A SEARCH expression would find every equipment without a list, but it returns one array of
- * series for the sums and another for the counts, and metric math has no way to pair the two by
- * equipment_id before dividing: the averages would not be exact. So each equipment is named, from
- * context `dashboardEquipment`.
+ * sizes (for an optional feature of the reading schema, over the readings that had it): one graph per
+ * feature of the schema, titled with its label and unit. A SEARCH expression would find every equipment
+ * without a list, but it returns one array of series for the sums and another for the counts, and metric
+ * math has no way to pair the two by equipment_id before dividing: the averages would not be exact. So
+ * each equipment is named, from context `dashboardEquipment` (default: the schema's simulation
+ * equipment), integers or strings as the schema's ids are.
  */
 export class Monitoring extends Construct {
   readonly topic: sns.Topic;
@@ -214,6 +221,7 @@ export class Monitoring extends Construct {
 
   private widgets(props: MonitoringProps): cloudwatch.IWidget[][] {
     const { transform, alerter, equipment } = props;
+    const schema = props.schema ?? LAB_SCHEMA;
     const graph = (
       title: string,
       left: cloudwatch.IMetric[],
@@ -226,7 +234,7 @@ export class Monitoring extends Construct {
       height: 6,
       markdown: [
         '## Sensor pipeline',
-        `Per equipment (${equipment.join(', ')}: context \`dashboardEquipment\`), the average of each feature over each minute, and anomalies per minute; then what goes in and out, the transform, both stream consumers, the raw archive and the dead-letter queues.`,
+        `Per equipment (${equipment.join(', ')}: context \`dashboardEquipment\`), the average of each feature of the reading schema \`${schema.id}\` over each minute, and anomalies per minute; then what goes in and out, the transform, both stream consumers, the raw archive and the dead-letter queues.`,
         '',
         "**Refresh is the viewer's choice**: the refresh menu at the top right of the console, 10 seconds included. Every graph uses 1-minute periods; the handlers' metrics reach CloudWatch within about a minute of each batch, so a fast refresh shows the newest minute as it fills.",
         '',
@@ -240,13 +248,15 @@ export class Monitoring extends Construct {
       height: 6,
     });
 
-    const featureGraphs = FEATURES.map((feature) =>
+    const featureGraphs = schema.features.map((feature) =>
       graph(
-        `Average ${FEATURE_LABELS[feature]} per equipment (per minute)`,
-        equipment.map((equipmentId) => featureAverage(EQUIPMENT_METRICS.featureSums[feature], equipmentId)),
-        { liveData: true },
+        `Average ${feature.label}${feature.unit ? ` (${feature.unit})` : ''} per equipment (per minute)${feature.optional ? ', of the readings that have it' : ''}`,
+        equipment.map((equipmentId, i) => featureAverage(feature, equipmentId, i)),
+        { liveData: true, ...(feature.unit ? { leftYAxis: { label: feature.unit, showUnits: false } } : {}) },
       ),
     );
+    const featureRows: cloudwatch.IWidget[][] = [];
+    for (let i = 0; i < featureGraphs.length; i += 2) featureRows.push(featureGraphs.slice(i, i + 2));
     const anomalies = graph(
       'Anomalies per minute, per equipment',
       equipment.map((equipmentId) =>
@@ -355,8 +365,7 @@ export class Monitoring extends Construct {
 
     return [
       [intro, alarmStatus],
-      [featureGraphs[0], featureGraphs[1]],
-      [featureGraphs[2], featureGraphs[3]],
+      ...featureRows,
       [anomalies, alertsSent],
       [recordsIn, readingsOut],
       [duration, errors, iteratorAge],
@@ -389,20 +398,29 @@ const transformMetric = (metricName: string, label?: string, period?: Duration) 
 const alerterMetric = (metricName: string, label?: string) =>
   pipelineMetric(metricName, { [SERVICE_DIMENSION]: ALERTER_SERVICE }, label);
 
-const equipmentMetric = (metricName: string, equipmentId: number, label?: string) =>
+const equipmentMetric = (metricName: string, equipmentId: EquipmentId, label?: string) =>
   pipelineMetric(
     metricName,
     { [SERVICE_DIMENSION]: TRANSFORM_SERVICE, [EQUIPMENT_DIMENSION]: String(equipmentId) },
     label,
   );
 
-/** A feature's average per period for one equipment: the sum of its values over the readings counted. */
-function featureAverage(featureSumMetric: string, equipmentId: number): cloudwatch.MathExpression {
+/**
+ * A feature's average per period for one equipment: the sum of its values over the readings counted
+ * (those that had it, for an optional feature). The metric IDs are numbered by the equipment's position
+ * in the list: an ID is a letter then letters, digits and _, which string equipment ids need not be.
+ */
+function featureAverage(
+  feature: SchemaFeature,
+  equipmentId: EquipmentId,
+  index: number,
+): cloudwatch.MathExpression {
+  const readings = feature.optional ? featureReadingsMetric(feature.name) : EQUIPMENT_METRICS.readings;
   return new cloudwatch.MathExpression({
-    expression: `sum${equipmentId} / readings${equipmentId}`,
+    expression: `sum${index} / readings${index}`,
     usingMetrics: {
-      [`sum${equipmentId}`]: equipmentMetric(featureSumMetric, equipmentId),
-      [`readings${equipmentId}`]: equipmentMetric(EQUIPMENT_METRICS.readings, equipmentId),
+      [`sum${index}`]: equipmentMetric(featureSumMetric(feature.name), equipmentId),
+      [`readings${index}`]: equipmentMetric(readings, equipmentId),
     },
     label: `equipment ${equipmentId}`,
     period: DASHBOARD_PERIOD,

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -19,6 +21,8 @@ export interface SimulatorHostProps {
   rate: number;
   /** Start the service at deploy time and at every boot. */
   start: boolean;
+  /** The reading schema's file, when the deployment has one: the simulator sends readings of it. */
+  schemaFile?: string;
   /** An existing key pair, for SSH from `sshCidr`; without it there is no inbound rule at all. */
   keyPairName?: string;
   sshCidr?: string;
@@ -119,6 +123,9 @@ export class SimulatorHost extends Construct {
         region: Stack.of(this).region,
         rate: props.rate,
         start: props.start,
+        schema: props.schemaFile
+          ? { fileName: path.basename(props.schemaFile), text: readFileSync(props.schemaFile, 'utf8') }
+          : undefined,
       }),
     );
 

@@ -20,6 +20,11 @@ export interface SimulatorUserDataOptions {
   rate: number;
   /** Enable and start the service now (and at every boot); otherwise install it only. */
   start: boolean;
+  /**
+   * The deployment's reading schema file (its name, for the extension, and its text), installed beside
+   * the bundle and passed as --schema; none for the lab's default schema.
+   */
+  schema?: { fileName: string; text: string };
 }
 
 /**
@@ -28,13 +33,18 @@ export interface SimulatorUserDataOptions {
  * /var/log/cloud-init-output.log. Values may be CloudFormation tokens; they are resolved at deploy time.
  */
 export function simulatorUserData(options: SimulatorUserDataOptions): string[] {
-  const { bundleUrl, streamName, region, rate, start } = options;
+  const { bundleUrl, streamName, region, rate, start, schema } = options;
+  const installDir = SIMULATOR_INSTALL_PATH.slice(0, SIMULATOR_INSTALL_PATH.lastIndexOf('/'));
+  // Installed under a fixed name: only the extension (JSON or YAML) is taken from the user's file.
+  const schemaPath = schema
+    ? `${installDir}/schema${(/\.(json|ya?ml)$/i.exec(schema.fileName)?.[0] ?? '.json').toLowerCase()}`
+    : undefined;
   const execStart = [
     NODE_BINARY,
     SIMULATOR_INSTALL_PATH,
     `--target aws --stream ${streamName} --region ${region} --rate ${rate}`,
+    ...(schemaPath ? [`--schema ${schemaPath}`] : []),
   ].join(' ');
-  const installDir = SIMULATOR_INSTALL_PATH.slice(0, SIMULATOR_INSTALL_PATH.lastIndexOf('/'));
   return [
     'set -euo pipefail',
     '# Package mirrors and S3 can fail for a moment at first boot: try each download up to 5 times.',
@@ -47,10 +57,17 @@ export function simulatorUserData(options: SimulatorUserDataOptions): string[] {
     `install -d -m 0755 ${installDir}`,
     `retry aws s3 cp --region ${region} --only-show-errors ${bundleUrl} ${SIMULATOR_INSTALL_PATH}`,
     `chmod 0644 ${SIMULATOR_INSTALL_PATH}`,
+    // The schema as base64: no character of it can end a here-document or reach the shell.
+    ...(schema && schemaPath
+      ? [
+          `echo '${Buffer.from(schema.text, 'utf8').toString('base64')}' | base64 -d > ${schemaPath}`,
+          `chmod 0644 ${schemaPath}`,
+        ]
+      : []),
     '',
     `cat > /etc/systemd/system/${SIMULATOR_SERVICE}.service <<'UNIT'`,
     '[Unit]',
-    `Description=Sensor simulator: lab readings to the Kinesis stream ${streamName}`,
+    `Description=Sensor simulator: ${schema ? "readings of the deployment's schema" : 'lab readings'} to the Kinesis stream ${streamName}`,
     'Wants=network-online.target',
     'After=network-online.target',
     '',

@@ -8,7 +8,10 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DETECTOR_STATE_PK_PREFIX } from '../../lambdas/shared/aws/detector-state';
+import { parseDetectorModel } from '../../lambdas/shared/detector/model';
 import { TRANSFORM_SERVICE } from '../../lambdas/shared/metrics-catalog';
+import { LAB_SCHEMA, type ReadingSchema } from '../../lambdas/shared/reading-schema';
+import { NO_MODEL } from '../config';
 import { acknowledge, arnFinding } from '../nag';
 import type { DataBucket } from './data-bucket';
 import { PROJECT_ROOT, StreamConsumerFunction } from './stream-consumer-function';
@@ -21,6 +24,10 @@ export interface TransformProps {
   key: kms.IKey;
   /** Model artifact bundled with the function, relative to the project root; `none` for no model. */
   modelPath: string;
+  /** The reading schema the readings follow (the lab's by default): the model is checked against it. */
+  schema?: ReadingSchema;
+  /** The schema's file, bundled beside the handler; none for the lab's built-in schema. */
+  schemaFile?: string;
   /** At most one save of an equipment's detector state this often. */
   detectorStateSaveSeconds: number;
   /** A lasting change is the new normal after at most this long. */
@@ -40,10 +47,15 @@ export interface TransformProps {
   logRetention: logs.RetentionDays;
 }
 
-/** Prefixes of the processed bucket the transform writes (see lambdas/shared/object-keys.ts). */
+/**
+ * Prefixes of the processed bucket the transform writes (see lambdas/shared/object-keys.ts): readings/
+ * holds the CSV objects of every reading schema (readings/<name>-v<version>/ for any but the lab's).
+ */
 export const PROCESSED_PREFIXES = ['readings/', 'quarantine/'];
-/** `modelPath` for a deployment without a trained model. */
-export const NO_MODEL = 'none';
+/** Where the bundle holds the model and the reading schema (the function's code is in /var/task). */
+export const BUNDLED_MODEL = 'model.json';
+export const BUNDLED_SCHEMA = 'reading-schema';
+const TASK_ROOT = '/var/task';
 
 /**
  * Partition keys of the table the transform writes (lambdas/shared/documents.ts, minute-windows.ts
@@ -58,11 +70,22 @@ export const TRANSFORM_READ_LEADING_KEYS = [`${DETECTOR_STATE_PK_PREFIX}*`];
  */
 export class Transform extends Construct {
   readonly consumer: StreamConsumerFunction;
+  /** Files copied beside the handler: project-relative source -> name in the bundle. */
+  readonly bundledFiles: Record<string, string>;
 
   constructor(scope: Construct, id: string, props: TransformProps) {
     super(scope, id);
+    const schema = props.schema ?? LAB_SCHEMA;
     const modelFile = props.modelPath === NO_MODEL ? undefined : path.resolve(PROJECT_ROOT, props.modelPath);
-    if (modelFile) checkModelArtifact(modelFile);
+    if (modelFile) checkModelArtifact(modelFile, schema);
+    // The schema file as written (JSON or YAML: the extension says which to the loader).
+    const schemaName = props.schemaFile && `${BUNDLED_SCHEMA}${path.extname(props.schemaFile).toLowerCase()}`;
+    this.bundledFiles = {
+      ...(modelFile ? { [path.relative(PROJECT_ROOT, modelFile)]: BUNDLED_MODEL } : {}),
+      ...(props.schemaFile && schemaName
+        ? { [path.relative(PROJECT_ROOT, props.schemaFile)]: schemaName }
+        : {}),
+    };
 
     this.consumer = new StreamConsumerFunction(this, 'Consumer', {
       handlerFolder: 'transform',
@@ -73,7 +96,8 @@ export class Transform extends Construct {
         PROCESSED_BUCKET: props.processedBucket.bucketName,
         READINGS_TABLE: props.table.tableName,
         ANOMALIES_STREAM: props.anomalies.streamName,
-        ...(modelFile ? { MODEL_PATH: '/var/task/model.json' } : {}),
+        ...(modelFile ? { MODEL_PATH: `${TASK_ROOT}/${BUNDLED_MODEL}` } : {}),
+        ...(schemaName ? { READING_SCHEMA_PATH: `${TASK_ROOT}/${schemaName}` } : {}),
         DETECTOR_STATE_SAVE_SECONDS: String(props.detectorStateSaveSeconds),
         DETECTOR_HORIZON_MINUTES: String(props.detectorHorizonMinutes),
         SCORE_THRESHOLD: String(props.scoreThreshold),
@@ -90,7 +114,7 @@ export class Transform extends Construct {
       timeout: Duration.minutes(2),
       logRetention: props.logRetention,
       key: props.key,
-      bundledFiles: modelFile ? { [path.relative(PROJECT_ROOT, modelFile)]: 'model.json' } : {},
+      bundledFiles: this.bundledFiles,
     });
     const role = this.consumer.role;
 
@@ -125,15 +149,30 @@ export class Transform extends Construct {
   }
 }
 
-/** Fails synth early, with the path, when the model artifact is missing or not a model. */
-function checkModelArtifact(file: string): void {
-  let model: { formatVersion?: unknown; modelVersion?: unknown };
+/**
+ * Fails synth early, with the path, when the model artifact is missing, not a model, or names features
+ * the reading schema does not have (the transform's detector would refuse it at every cold start).
+ */
+function checkModelArtifact(file: string, schema: ReadingSchema): void {
+  let json: { formatVersion?: unknown; modelVersion?: unknown };
   try {
-    model = JSON.parse(fs.readFileSync(file, 'utf8'));
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (error) {
     throw new Error(`modelPath: cannot read a JSON model artifact at ${file}: ${(error as Error).message}`);
   }
-  if (typeof model.formatVersion !== 'number' || typeof model.modelVersion !== 'string') {
+  if (typeof json.formatVersion !== 'number' || typeof json.modelVersion !== 'string') {
     throw new Error(`modelPath: ${file} is not a detector model (no formatVersion/modelVersion)`);
+  }
+  let features: readonly string[];
+  try {
+    features = parseDetectorModel(json).features;
+  } catch (error) {
+    throw new Error(`modelPath: ${file}: ${(error as Error).message}`);
+  }
+  const unknown = features.filter((feature) => !schema.featureNames.includes(feature));
+  if (unknown.length > 0) {
+    throw new Error(
+      `modelPath: ${file} names features the reading schema ${schema.id} does not have: ${unknown.join(', ')} (its features: ${schema.featureNames.join(', ')}). Deploy with -c modelPath=none (the detector learns every feature online) or with a model trained on the schema's features (npm run train -- --input FILE.csv --schema SCHEMA --out MODEL).`,
+    );
   }
 }

@@ -7,7 +7,9 @@ import {
   toSnapshot,
 } from '../../dashboard/aggregate';
 import type { AlertSummary } from '../../dashboard/snapshot';
-import { hotReading, readingRow } from './rows';
+import { LIST_SEPARATOR } from '../../lambdas/shared/processed-reading';
+import { LAB_SCHEMA } from '../../lambdas/shared/reading-schema';
+import { hotReading, POWER_METER_SCHEMA, readingRow, SKAB_SCHEMA, schemaRow, typicalValues } from './rows';
 
 const T0 = Date.UTC(2026, 10, 23, 19, 47, 0);
 const WINDOW = { fromMs: T0, toMs: T0 + 180_000 };
@@ -153,6 +155,13 @@ describe('toSnapshot', () => {
     expect(snapshot).toEqual({
       target: 'aws',
       generatedAt: new Date(T0).toISOString(),
+      schema: 'lab@1',
+      features: [
+        { name: 'vibration_amplitude', label: 'vibration amplitude', unit: '' },
+        { name: 'vibration_frequency', label: 'vibration frequency', unit: 'Hz' },
+        { name: 'temperature', label: 'temperature', unit: '°C' },
+        { name: 'humidity', label: 'humidity', unit: '%' },
+      ],
       window: null,
       binMs: 1_000,
       equipment: [],
@@ -182,5 +191,100 @@ describe('toSnapshot', () => {
       expect(series.bins.reduce((sum, bin) => sum + bin.count, 0)).toBe(50_000);
       expect(series.anomalousReadings).toHaveLength(MAX_ANOMALOUS_READINGS);
     }
+  });
+
+  test('another schema: its features with labels and units, string equipment ids in order, its anomalous features', () => {
+    const normal = typicalValues(SKAB_SCHEMA);
+    const snapshot = snapshotOf(
+      [
+        schemaRow('pump-2', T0 + 100, normal),
+        schemaRow('pump-10', T0 + 200, normal),
+        schemaRow('pump-1', T0 + 300, { ...normal, current: 2 }),
+        schemaRow('pump-1', T0 + 400, { ...normal, current: 3 }),
+        schemaRow(
+          'pump-1',
+          T0 + 500,
+          { ...normal, temperature: 120, thermocouple: 60 },
+          {
+            anomaly_score: 0.99,
+            is_anomaly: true,
+            anomalous_features: `temperature${LIST_SEPARATOR}thermocouple`,
+            reasons: 'motor temperature over its limit 110 °C',
+          },
+        ),
+      ],
+      { schema: SKAB_SCHEMA },
+    );
+
+    expect(snapshot.schema).toBe('skab-pump@1');
+    expect(snapshot.features).toHaveLength(8);
+    expect(snapshot.features.slice(0, 3)).toEqual([
+      { name: 'accelerometer_1_rms', label: 'accelerometer 1 RMS', unit: 'g' },
+      { name: 'accelerometer_2_rms', label: 'accelerometer 2 RMS', unit: 'g' },
+      { name: 'current', label: 'motor current', unit: 'A' },
+    ]);
+    expect(snapshot.undeclaredFeatures).toBeUndefined();
+    expect(snapshot.equipment.map((s) => s.equipmentId)).toEqual(['pump-1', 'pump-10', 'pump-2']);
+    const [pump1] = snapshot.equipment;
+    expect(Object.keys(pump1.bins[0].means)).toEqual(SKAB_SCHEMA.featureNames);
+    expect(pump1.bins[0]).toMatchObject({ count: 3, anomalies: 1 });
+    expect(pump1.bins[0].means.current).toBe(2.467); // (2 + 3 + 2.4) / 3
+    expect(pump1.anomalousReadings).toEqual([
+      expect.objectContaining({
+        t: T0 + 500,
+        features: ['temperature', 'thermocouple'],
+        values: expect.objectContaining({ temperature: 120, thermocouple: 60, accelerometer_1_rms: 0.21 }),
+      }),
+    ]);
+  });
+
+  test('an optional feature left out: its mean is over the readings that had it, null in a bin without it', () => {
+    const normal = typicalValues(POWER_METER_SCHEMA);
+    const snapshot = snapshotOf(
+      [
+        schemaRow('feeder-01', T0 + 100, { ...normal, frequency_hz: 50.02 }),
+        schemaRow('feeder-01', T0 + 600, { ...normal, frequency_hz: Number.NaN }),
+        schemaRow('feeder-01', T0 + 1_100, { ...normal, frequency_hz: Number.NaN, power_kw: 330 }),
+        schemaRow('feeder-01', T0 + 1_600, { ...normal, frequency_hz: Number.NaN, power_kw: 310 }),
+        schemaRow(
+          'feeder-01',
+          T0 + 1_700,
+          { ...normal, frequency_hz: Number.NaN, voltage_v: 470 },
+          { anomaly_score: 0.9, is_anomaly: true, anomalous_features: 'voltage_v' },
+        ),
+      ],
+      { schema: POWER_METER_SCHEMA },
+    );
+
+    const [feeder] = snapshot.equipment;
+    expect(feeder.bins.map((bin) => [bin.count, bin.means.frequency_hz, bin.means.power_kw])).toEqual([
+      [2, 50.02, 320],
+      [3, null, 320],
+    ]);
+    expect(feeder.anomalousReadings[0].values).toEqual({
+      power_kw: 320,
+      voltage_v: 470,
+      power_factor: 0.93,
+      frequency_hz: null,
+    });
+    // NaN never reaches the JSON the page reads.
+    expect(JSON.stringify(snapshot)).not.toContain('NaN');
+  });
+
+  test("readings of another schema than the dashboard's: their features are named, the schema's charted empty", () => {
+    const snapshot = snapshotOf([schemaRow('pump-1', T0 + 100, typicalValues(SKAB_SCHEMA))], {
+      schema: LAB_SCHEMA,
+    });
+
+    // Both have a temperature; the pump's other seven features are not the lab's.
+    expect(snapshot.undeclaredFeatures).toEqual(
+      SKAB_SCHEMA.featureNames.filter((name) => name !== 'temperature').sort(),
+    );
+    expect(snapshot.equipment[0].bins[0].means).toEqual({
+      vibration_amplitude: null,
+      vibration_frequency: null,
+      temperature: 89.5,
+      humidity: null,
+    });
   });
 });

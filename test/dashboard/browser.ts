@@ -27,15 +27,21 @@ export function launchChromium(): Promise<Browser> {
 }
 
 export interface ChartView {
-  equipmentId: number;
+  /** A number for integer ids ("101" is 101), else the string id ("pump-1"). */
+  equipmentId: number | string;
   feature: string;
+  /** The schema's label (the chart's title) and unit. */
+  label: string;
+  unit: string;
+  /** The y axis's tick labels as drawn, units and all ("405 V"). */
+  yTicks: string[];
   points: number;
   anomalyPoints: number;
 }
 
 export interface AlertView {
   episodeId: string;
-  equipmentId: number;
+  equipmentId: number | string;
   severity: string;
   text: string;
 }
@@ -62,8 +68,11 @@ export async function readDashboard(page: Page): Promise<DashboardView> {
     page.locator('#waiting').evaluate((node: DataNode) => !node.hidden),
     page.locator('.chart[data-feature]').evaluateAll((nodes: DataNode[]) =>
       nodes.map((node) => ({
-        equipmentId: Number(node.dataset.equipment),
+        equipmentId: String(node.dataset.equipment),
         feature: String(node.dataset.feature),
+        label: String(node.dataset.label),
+        unit: String(node.dataset.unit),
+        yTicks: node.dataset.yTicks ? node.dataset.yTicks.split('|') : [],
         points: Number(node.dataset.points ?? 0),
         anomalyPoints: Number(node.dataset.anomalyPoints ?? 0),
       })),
@@ -71,7 +80,7 @@ export async function readDashboard(page: Page): Promise<DashboardView> {
     page.locator('#alerts li[data-episode-id]').evaluateAll((nodes: DataNode[]) =>
       nodes.map((node) => ({
         episodeId: String(node.dataset.episodeId),
-        equipmentId: Number(node.dataset.equipment),
+        equipmentId: String(node.dataset.equipment),
         severity: String(node.dataset.severity),
         text: node.textContent ?? '',
       })),
@@ -82,7 +91,17 @@ export async function readDashboard(page: Page): Promise<DashboardView> {
         Object.fromEntries(nodes.map((node) => [String(node.dataset.counter), Number(node.dataset.value)])),
       ),
   ]);
-  return { generatedAt, waiting, charts, alerts, counters };
+  return {
+    generatedAt,
+    waiting,
+    charts: charts.map((chart) => ({ ...chart, equipmentId: equipmentIdOf(chart.equipmentId) })),
+    alerts: alerts.map((alert) => ({ ...alert, equipmentId: equipmentIdOf(alert.equipmentId) })),
+    counters,
+  };
+}
+
+function equipmentIdOf(text: string): number | string {
+  return /^-?\d+$/.test(text) ? Number(text) : text;
 }
 
 /** Reads the page until `done` holds for what it shows; fails with the last view after `timeoutMs`. */

@@ -8,7 +8,9 @@ import type { DynamoTarget } from '../../cli/targets';
 import { type DashboardOptions, dashboardCommand, startDashboard } from '../../dashboard/cli';
 import type { DashboardServer } from '../../dashboard/server';
 import type { DashboardSnapshot } from '../../dashboard/snapshot';
+import { LAB_SCHEMA } from '../../lambdas/shared/reading-schema';
 
+const ROOT = join(__dirname, '..', '..');
 const DEFAULTS: DashboardOptions = { target: 'aws', port: 0, relativeTo: 'now', minutes: 3, namePrefix: '' };
 
 let stub: AwsClientStub<DynamoDBDocumentClient>;
@@ -98,5 +100,63 @@ describe('npm run dashboard', () => {
       '--port must be an integer from 0 to 65535.',
     );
     expect(errors.join('')).toContain('--port must be an integer from 0 to 65535.');
+  });
+
+  test("--schema FILE: the snapshot charts that schema's features; without it, the lab's", async () => {
+    let parsed: DashboardOptions | undefined;
+    const command = dashboardCommand(io)
+      .exitOverride()
+      .action((options: DashboardOptions) => {
+        parsed = options;
+      });
+    await command.parseAsync(['--schema', join(ROOT, 'schemas', 'power-meter.yaml')], { from: 'user' });
+    expect(parsed?.schema?.id).toBe('power-meter@1');
+
+    server = await startDashboard({ ...DEFAULTS, schema: parsed?.schema }, io);
+    const snapshot = await snapshotOf(server);
+    expect(snapshot.schema).toBe('power-meter@1');
+    expect(snapshot.features.map((f) => f.name)).toEqual([
+      'power_kw',
+      'voltage_v',
+      'power_factor',
+      'frequency_hz',
+    ]);
+    await server.close();
+
+    server = await startDashboard(DEFAULTS, io);
+    expect((await snapshotOf(server)).features.map((f) => f.name)).toEqual(LAB_SCHEMA.featureNames);
+  });
+
+  test('--schema with a file that is not a valid schema says what is wrong with it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dashboard-schema-'));
+    const file = join(dir, 'bad.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        formatVersion: 1,
+        name: 'bad',
+        version: '1',
+        equipment: { type: 'integer' },
+        features: [],
+      }),
+    );
+    const errorOf = async (path: string) => {
+      const errors: string[] = [];
+      const command = dashboardCommand(io)
+        .exitOverride()
+        .configureOutput({ writeErr: (text) => errors.push(text) });
+      await expect(command.parseAsync(['--schema', path], { from: 'user' })).rejects.toThrow(
+        "option '--schema <file>' argument",
+      );
+      return errors.join('');
+    };
+    try {
+      expect(await errorOf(file)).toContain(`${file}: features: `);
+      expect(await errorOf(join(dir, 'missing.yaml'))).toContain(
+        `cannot read the reading schema at ${join(dir, 'missing.yaml')}`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

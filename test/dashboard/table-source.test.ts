@@ -5,10 +5,13 @@ import { TableSource } from '../../dashboard/table-source';
 import { EPISODE_PK } from '../../lambdas/alerter/episode-store';
 import { buildDocuments, LATEST_PK } from '../../lambdas/shared/documents';
 import type { EpisodeState } from '../../lambdas/shared/episodes';
-import type { RecordSource } from '../../lambdas/shared/processed-reading';
+import { windowContributions } from '../../lambdas/shared/minute-windows';
+import type { ProcessedReading, RecordSource } from '../../lambdas/shared/processed-reading';
+import type { EquipmentId } from '../../lambdas/shared/reading';
 import { scoreRecord } from '../../lambdas/shared/score-record';
 import { labReading } from '../fixtures/kinesis-event';
 import { freshDetector, LIMITS } from '../shared/fixtures';
+import { POWER_METER_SCHEMA, SKAB_SCHEMA, typicalValues } from './rows';
 
 const NOW = Date.UTC(2026, 10, 23, 19, 50, 30);
 
@@ -198,4 +201,124 @@ describe('TableSource', () => {
     expect(latest).toMatchObject({ window: null, equipment: [], alerts: [] });
     expect(latest.counters.map((counter) => counter.value)).toEqual([0, 0, 0, 0]);
   });
+
+  test("another schema's readings: its features, string equipment ids, per-minute means by name, alerts labelled by it", async () => {
+    table.items.length = 0;
+    const normal = typicalValues(SKAB_SCHEMA);
+    storeSchemaRecord(
+      table.items,
+      SKAB_SCHEMA,
+      7,
+      Array.from({ length: 12 }, (_, i) => ({
+        equipmentId: i % 2 === 0 ? 'pump-2' : 'pump-1',
+        timestampMs: NOW - 60_000 + i * 1_000,
+        values: { ...normal, current: 2 + i / 10 },
+      })),
+    );
+    table.items.push(
+      episodeItem({
+        ...oldEpisode,
+        equipmentId: 'pump-1',
+        episodeId: `pump-1-${NOW - 30_000}`,
+        startedMs: NOW - 30_000,
+        features: ['temperature', 'volume_flow_rate_rms'],
+      }),
+    );
+
+    const snapshot = await new TableSource(client(), 'readings', {
+      now: () => NOW,
+      schema: SKAB_SCHEMA,
+    }).snapshot();
+
+    expect(snapshot.schema).toBe('skab-pump@1');
+    expect(snapshot.features.map((f) => `${f.label} (${f.unit})`)).toEqual([
+      'accelerometer 1 RMS (g)',
+      'accelerometer 2 RMS (g)',
+      'motor current (A)',
+      'pressure (bar)',
+      'motor temperature (°C)',
+      'fluid temperature (°C)',
+      'motor voltage (V)',
+      'flow rate (L/min)',
+    ]);
+    expect(snapshot.undeclaredFeatures).toBeUndefined();
+    expect(snapshot.equipment.map((s) => [s.equipmentId, s.readings])).toEqual([
+      ['pump-1', 6],
+      ['pump-2', 6],
+    ]);
+    expect(Object.keys(snapshot.equipment[0].bins[0].means)).toEqual(SKAB_SCHEMA.featureNames);
+    expect(snapshot.minutes?.map((m) => [m.equipmentId, m.count, m.means.current])).toEqual([
+      ['pump-1', 6, expect.closeTo(2.6, 9)],
+      ['pump-2', 6, expect.closeTo(2.5, 9)],
+    ]);
+    expect(snapshot.alerts).toEqual([
+      expect.objectContaining({
+        equipmentId: 'pump-1',
+        subject: 'Anomaly on equipment pump-1: motor temperature, flow rate anomalous',
+      }),
+    ]);
+    expect(snapshot.counters).toContainEqual({ name: 'equipment', value: 2 });
+  });
+
+  test('an optional feature left out is null in the per-minute means, not NaN', async () => {
+    table.items.length = 0;
+    const normal = typicalValues(POWER_METER_SCHEMA);
+    storeSchemaRecord(
+      table.items,
+      POWER_METER_SCHEMA,
+      8,
+      [0, 1, 2].map((i) => ({
+        equipmentId: 'feeder-01',
+        timestampMs: NOW - 10_000 + i * 1_000,
+        values: { ...normal, frequency_hz: Number.NaN },
+      })),
+    );
+
+    const snapshot = await new TableSource(client(), 'readings', {
+      now: () => NOW,
+      schema: POWER_METER_SCHEMA,
+    }).snapshot();
+
+    expect(snapshot.minutes).toEqual([
+      expect.objectContaining({
+        equipmentId: 'feeder-01',
+        count: 3,
+        means: { power_kw: 320, voltage_v: 400, power_factor: 0.93, frequency_hz: null },
+      }),
+    ]);
+    expect(snapshot.equipment[0].bins.every((bin) => bin.means.frequency_hz === null)).toBe(true);
+  });
 });
+
+/** Stores readings of any schema as the transform does: documents and per-minute window contributions. */
+function storeSchemaRecord(
+  items: Record<string, unknown>[],
+  schema: typeof SKAB_SCHEMA,
+  sequence: number,
+  readings: { equipmentId: EquipmentId; timestampMs: number; values: Record<string, number> }[],
+) {
+  const source: RecordSource = {
+    stream: 'sensor-readings',
+    shardId: 'shardId-000000000000',
+    partitionKey: String(readings[0].equipmentId),
+    sequenceNumber: String(sequence),
+    arrivalMs: NOW,
+  };
+  const processed: ProcessedReading[] = readings.map((reading, index) => ({
+    source,
+    index,
+    reading,
+    score: 0.1,
+    isAnomaly: false,
+    anomalousFeatures: [],
+    reasons: [],
+    modelVersion: 'test',
+  }));
+  items.push(
+    ...(buildDocuments(source, processed, undefined, schema) as unknown as Record<string, unknown>[]),
+    ...(windowContributions(source, processed, 60_000, 3_600, schema) as unknown as Record<
+      string,
+      unknown
+    >[]),
+  );
+}

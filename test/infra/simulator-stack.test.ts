@@ -376,6 +376,20 @@ describe('user data', () => {
     expect(userDataOf(synthSimulator(VARIANT))).toContain(`--region \${AWS::Region} --rate 500\n`);
   });
 
+  test("with a reading schema, the instance installs the schema's file as it is and sends readings of it", () => {
+    const userData = userDataOf(synthSimulator({ readingSchema: 'schemas/power-meter.yaml' }));
+    const install = /\necho '([A-Za-z0-9+/=]+)' \| base64 -d > \/opt\/sensor-simulator\/schema\.yaml\n/.exec(
+      userData,
+    );
+    expect(install).not.toBeNull();
+    expect(Buffer.from(install?.[1] ?? '', 'base64').toString('utf8')).toBe(
+      readFileSync(join(__dirname, '../../schemas/power-meter.yaml'), 'utf8'),
+    );
+    expect(userData).toContain('--rate 3000 --schema /opt/sensor-simulator/schema.yaml\n');
+    // The lab's default: no schema file, the lab's generator.
+    expect(userDataOf(synthSimulator())).not.toContain('--schema');
+  });
+
   test('simulatorStart=false installs the unit but neither enables nor starts it', () => {
     const userData = userDataOf(synthSimulator(NOT_STARTED));
     expect(userData).toContain('cat > /etc/systemd/system/sensor-simulator.service');
@@ -387,7 +401,7 @@ describe('user data', () => {
   test('the script is valid bash (bash -n), started or not', () => {
     const dir = mkdtempSync(join(tmpdir(), 'simulator-user-data-'));
     try {
-      for (const context of [{}, NOT_STARTED]) {
+      for (const context of [{}, NOT_STARTED, { readingSchema: 'schemas/skab.json' }]) {
         const script = join(dir, 'user-data.sh');
         // Tokens as deploy-time values would be.
         writeFileSync(

@@ -166,10 +166,15 @@ describe("another schema's readings, carried through under their own names", () 
       50.01,
       null,
     ]);
-    const [window] = mergeContributions(windowContributions(SOURCE, processed, 120_000, 86_400, METER));
+    const contributions = windowContributions(SOURCE, processed, 120_000, 86_400, METER);
+    expect(contributions.map((c) => c.schema)).toEqual([METER.id]);
+    const [window] = mergeContributions(contributions, METER);
     expect(window.count).toBe(2);
     expect(window.means[METER.featureNames.indexOf('frequency_hz')]).toBeCloseTo(50.01, 10);
     expect(window.means[METER.featureNames.indexOf('power_kw')]).toBe(320);
+    // A reader of another schema (the lab's, or another version of the meter's) sums none of them.
+    expect(mergeContributions(contributions)).toEqual([]);
+    expect(mergeContributions(contributions, { ...METER, id: `${METER.name}@2` })).toEqual([]);
     // The schema's forms: the lab's "YYYY-MM-DD HH:MM:SS" is not one of the meter's.
     const lab = scoreRecord(SOURCE, encodeJson([reading('2026-11-23 19:47:03')]), detector, LIMITS, METER);
     expect(lab.quarantined[0].reason).toMatch(/is of the lab form; this schema takes iso8601, epoch-millis/);

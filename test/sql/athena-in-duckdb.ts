@@ -1,12 +1,18 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { parseExternalTable, SQL_DIR, substitutePlaceholders } from '../../lib/constructs/analytics-sql';
+import { LAB_SCHEMA, type ReadingSchema } from '../../lambdas/shared/reading-schema';
+import {
+  sqlText as expandedSqlText,
+  parseExternalTable,
+  substitutePlaceholders,
+} from '../../lib/constructs/analytics-sql';
 
 /**
- * The Athena SQL of sql/, run in DuckDB over files written the way the pipeline writes them. What is
- * translated, and nothing else:
+ * The Athena SQL of sql/, run in DuckDB over files written the way the pipeline writes them, expanded
+ * for a reading schema (the lab's unless told) as the stack expands it. What is translated, and nothing
+ * else:
  * - `${DATABASE}` becomes DuckDB's `main` schema (the stack substitutes the Glue database name the
  *   same way), and the buckets are local directories;
  * - Athena functions DuckDB lacks are DuckDB macros of the same name and meaning: `json_parse`,
@@ -14,7 +20,9 @@ import { parseExternalTable, SQL_DIR, substitutePlaceholders } from '../../lib/c
  *   `from_iso8601_timestamp` and `date_format` (same `%Y %m %d %H` codes as DuckDB's strftime);
  * - the type `ARRAY(JSON)` is written `JSON[]`;
  * - with `nowMs`, `current_timestamp` is that instant, so the views relative to now are tested at
- *   chosen times.
+ *   chosen times;
+ * - the CSV table reads the objects its partition projection would (storage.location.template, with
+ *   `${dt}` and `${hour}` as wildcards): those of its own schema's prefix, nothing else under readings/.
  * The rest runs as written: try, try_cast, count_if, FILTER, CROSS JOIN UNNEST ... WITH ORDINALITY,
  * row_number() OVER, date_trunc, AT TIME ZONE, INTERVAL arithmetic.
  */
@@ -36,7 +44,8 @@ const MACROS = [
   'CREATE MACRO date_format(value, format) AS strftime(value, format)',
 ];
 
-export const sqlText = (file: string) => readFileSync(join(SQL_DIR, file), 'utf8');
+/** A file of sql/ expanded for the schema (the lab's by default). */
+export const sqlText = (file: string, schema: ReadingSchema = LAB_SCHEMA) => expandedSqlText(file, schema);
 
 /** The statement of a sql/ file as DuckDB runs it (see above for what changes). */
 export function toDuckDb(sql: string, nowMs?: number): string {
@@ -55,7 +64,7 @@ export function toDuckDb(sql: string, nowMs?: number): string {
 
 export interface AthenaInDuckDb {
   connection: DuckDBConnection;
-  /** Runs a sql/ file (a view is created, a query returns its rows as JSON values). */
+  /** Runs a sql/ file, expanded for the lake's schema (a view is created, a query returns its rows as JSON values). */
   runFile(file: string): Promise<Record<string, unknown>[]>;
   rows(sql: string): Promise<Record<string, unknown>[]>;
   close(): void;
@@ -63,14 +72,17 @@ export interface AthenaInDuckDb {
 
 /**
  * A DuckDB database holding the tables of sql/ over the objects given (S3 key -> body), as Athena
- * reads them: `processed_readings` over the CSV objects under readings/, `raw_archive` over the GZIP
- * objects under raw/, one line per row; dt and hour from the key, as strings, like the projection.
+ * reads them: `processed_readings` (made from `schema`, the lab's by default) over the CSV objects of
+ * its location template, `raw_archive` over the GZIP objects under raw/, one line per row; dt and hour
+ * from the key, as strings, like the projection.
  */
 export async function athenaInDuckDb(options: {
   processed?: Map<string, string>;
   raw?: Map<string, Buffer>;
   nowMs?: number;
+  schema?: ReadingSchema;
 }): Promise<AthenaInDuckDb> {
+  const schema = options.schema ?? LAB_SCHEMA;
   const dir = mkdtempSync(join(tmpdir(), 'athena-in-duckdb-'));
   const write = (bucket: string, objects: Map<string, string | Buffer>) => {
     for (const [key, body] of objects) {
@@ -87,16 +99,23 @@ export async function athenaInDuckDb(options: {
   for (const macro of MACROS) await connection.run(macro);
 
   const partitions = "hive_partitioning = true, hive_types = {'dt': 'VARCHAR', 'hour': 'VARCHAR'}";
-  const processedTable = parseExternalTable(sqlText('processed_readings.sql'));
+  const processedTable = parseExternalTable(sqlText('processed_readings.sql', schema));
+  // What partition projection lists: the location template, its partitions any value.
+  const template = processedTable.properties['storage.location.template'];
+  const prefix = `s3://\${PROCESSED_BUCKET}/`;
+  if (!template?.startsWith(prefix)) throw new Error(`unexpected location template ${template}`);
+  const objectsGlob = `${template.slice(prefix.length).replace(/\$\{(dt|hour)\}/g, '*')}*.csv`;
+  const globRegExp = new RegExp(`^${objectsGlob.replace(/[.]/g, '\\.').replace(/\*/g, '[^/]*')}$`);
+  const tableObjects = [...(options.processed?.keys() ?? [])].filter((key) => globRegExp.test(key));
   const csvColumns = processedTable.columns
     .map(({ name, type }) => `'${name}': '${HIVE_TO_DUCKDB[type]}'`)
     .join(', ');
   const empty = (table: string, columns: string) =>
     connection.run(`CREATE TABLE ${table} (${columns}, dt VARCHAR, hour VARCHAR)`);
   // The dialect the transform writes (RFC 4180: a quote in a quoted cell is doubled), not sniffed per file.
-  if (options.processed?.size)
+  if (tableObjects.length > 0)
     await connection.run(
-      `CREATE TABLE processed_readings AS SELECT * FROM read_csv('${dir}/processed/readings/**/*.csv', header = true, delim = ',', quote = '"', escape = '"', columns = {${csvColumns}}, ${partitions})`,
+      `CREATE TABLE processed_readings AS SELECT * FROM read_csv('${dir}/processed/${objectsGlob}', header = true, delim = ',', quote = '"', escape = '"', columns = {${csvColumns}}, ${partitions})`,
     );
   else
     await empty(
@@ -119,7 +138,7 @@ export async function athenaInDuckDb(options: {
   return {
     connection,
     rows,
-    runFile: (file: string) => rows(toDuckDb(sqlText(file), options.nowMs)),
+    runFile: (file: string) => rows(toDuckDb(sqlText(file, schema), options.nowMs)),
     close: () => {
       connection.closeSync();
       rmSync(dir, { recursive: true, force: true });

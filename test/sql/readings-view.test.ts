@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -15,11 +15,11 @@ import {
   type TestRecord,
 } from '../fixtures/kinesis-event';
 import { transformHarness } from '../fixtures/transform-harness';
-import { athenaInDuckDb, toDuckDb } from './athena-in-duckdb';
+import { athenaInDuckDb, sqlText, toDuckDb } from './athena-in-duckdb';
 
-const SQL_DIR = join(__dirname, '..', '..', 'sql');
-const tableDdl = readFileSync(join(SQL_DIR, 'processed_readings.sql'), 'utf8');
-const readingsView = readFileSync(join(SQL_DIR, 'readings.sql'), 'utf8');
+/** The lab's DDL and view, as the stack expands them. */
+const tableDdl = sqlText('processed_readings.sql');
+const readingsView = sqlText('readings.sql');
 
 /** The column list of the CREATE EXTERNAL TABLE, with their declared types. */
 function declaredColumns(ddl: string): [string, string][] {

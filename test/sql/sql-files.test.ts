@@ -1,21 +1,25 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { READING_COLUMNS } from '../../lambdas/shared/processed-reading';
+import { READING_COLUMNS, readingColumns } from '../../lambdas/shared/processed-reading';
+import { LAB_SCHEMA, type ReadingSchema } from '../../lambdas/shared/reading-schema';
+import { loadReadingSchema } from '../../lambdas/shared/reading-schema-file';
 import {
   loadSqlFiles,
   parseExternalTable,
   SQL_DIR,
+  sqlText,
   substitutePlaceholders,
 } from '../../lib/constructs/analytics-sql';
 import { type Json, ref, resourcesOfType, synthPipeline } from '../infra/helpers';
 
-/** The files of sql/, read here without the stack's loader. */
+/** The files of sql/, read here without the stack's loader (expanded for the lab's schema). */
 const FILES = readdirSync(SQL_DIR).sort();
-const text = (file: string) => readFileSync(join(SQL_DIR, file), 'utf8');
+const text = (file: string, schema: ReadingSchema = LAB_SCHEMA) => sqlText(file, schema);
+const SKAB = loadReadingSchema(join(__dirname, '..', '..', 'schemas', 'skab.json'));
 /** The statement as a named query holds it: the leading comment dropped, the database substituted. */
-const statementOf = (file: string, database: string) =>
-  text(file)
+const statementOf = (file: string, database: string, schema: ReadingSchema) =>
+  text(file, schema)
     .split('\n')
     .filter((_line, i, lines) =>
       lines.slice(0, i + 1).some((l) => l.trim() !== '' && !l.trim().startsWith('--')),
@@ -33,11 +37,18 @@ describe('every file in sql/ is one the stack loads', () => {
   });
 
   test.each([
-    ['default context', {}, 'sensor_pipeline', 'sensor-pipeline'],
-    ['namePrefix=dev-', { namePrefix: 'dev-' }, 'dev_sensor_pipeline', 'dev-sensor-pipeline'],
+    ['default context', {}, 'sensor_pipeline', 'sensor-pipeline', LAB_SCHEMA],
+    ['namePrefix=dev-', { namePrefix: 'dev-' }, 'dev_sensor_pipeline', 'dev-sensor-pipeline', LAB_SCHEMA],
+    [
+      'readingSchema=schemas/skab.json',
+      { readingSchema: 'schemas/skab.json' },
+      'sensor_pipeline',
+      'sensor-pipeline',
+      SKAB,
+    ],
   ])(
-    'each CREATE EXTERNAL TABLE file is a Glue table, each other file a named query of its text (%s)',
-    (_name, context, database, workGroupName) => {
+    'each CREATE EXTERNAL TABLE file is a Glue table, each other file a named query of its text, expanded for the schema (%s)',
+    (_name, context, database, workGroupName, schema) => {
       const { json } = synthPipeline(context);
       const tables = resourcesOfType(json, 'AWS::Glue::Table');
       const queries = resourcesOfType(json, 'AWS::Athena::NamedQuery');
@@ -58,7 +69,7 @@ describe('every file in sql/ is one the stack loads', () => {
           Description: expect.any(String),
           Database: database,
           WorkGroup: ref(workGroupId),
-          QueryString: statementOf(file, database),
+          QueryString: statementOf(file, database, schema),
         });
         expect(query.Properties.QueryString).not.toMatch(/\$\{[A-Z_]+\}/);
         expect(query.Properties.Description.length).toBeLessThanOrEqual(1024);
@@ -96,6 +107,30 @@ describe('every file in sql/ is one the stack loads', () => {
     expect(table.Properties.TableInput.StorageDescriptor.Columns.map((c: Json) => c.Name)).toEqual([
       ...READING_COLUMNS,
     ]);
+  });
+
+  test("with readingSchema, the CSV table has the schema's columns and types, and reads its prefix only", () => {
+    const { json } = synthPipeline({ readingSchema: 'schemas/skab.json' });
+    const [[, table]] = resourcesOfType(json, 'AWS::Glue::Table').filter(
+      ([, t]) => t.Properties.TableInput.Name === 'processed_readings',
+    );
+    const input = table.Properties.TableInput;
+    // The lab's metadata and score columns, equipment_id a string (SKAB's ids are), the features numbers.
+    const labTypes = new Map(
+      parseExternalTable(text('processed_readings.sql')).columns.map((c) => [c.name, c.type]),
+    );
+    const expectedType = (name: string) =>
+      name === 'equipment_id' ? 'string' : SKAB.featureNames.includes(name) ? 'double' : labTypes.get(name);
+    expect(input.StorageDescriptor.Columns.map((c: Json) => [c.Name, c.Type])).toEqual(
+      readingColumns(SKAB).map((name) => [name, expectedType(name)]),
+    );
+    const bucket = input.StorageDescriptor.Location['Fn::Join'][1][1];
+    expect(input.StorageDescriptor.Location).toEqual({
+      'Fn::Join': ['', ['s3://', bucket, '/readings/skab-pump-v1/']],
+    });
+    expect(input.Parameters['storage.location.template']).toEqual({
+      'Fn::Join': ['', ['s3://', bucket, `/readings/skab-pump-v1/dt=\${dt}/hour=\${hour}/`]],
+    });
   });
 });
 

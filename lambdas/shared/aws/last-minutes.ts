@@ -8,6 +8,7 @@ import {
 } from '../documents';
 import { compareIds } from '../minute-windows';
 import type { ReadingRow } from '../processed-reading';
+import type { EquipmentId } from '../reading';
 
 /**
  * "The last 3 minutes" (the lab's STREAMDATA_LAST3_VIEW), answered by Query on the minute partitions
@@ -18,7 +19,7 @@ export type RelativeTo = 'now' | 'latest';
 
 export interface LastMinutesQuery {
   tableName: string;
-  equipmentId?: number;
+  equipmentId?: EquipmentId;
   /** `now`: the window ends at the current time. `latest`: at the newest reading stored (the lab's view). */
   relativeTo: RelativeTo;
   windowMs?: number;
@@ -100,7 +101,7 @@ async function queryMinute(
 export async function latestReadingMs(
   client: DynamoDBDocumentClient,
   tableName: string,
-  equipmentId?: number,
+  equipmentId?: EquipmentId,
 ): Promise<number | undefined> {
   const pages = paginateQuery(
     { client },

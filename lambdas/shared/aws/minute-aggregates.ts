@@ -5,11 +5,23 @@ import {
   minutePartitionKey,
   type WindowContribution,
 } from '../minute-windows';
+import type { EquipmentId } from '../reading';
+import type { ReadingSchema } from '../reading-schema';
 
-/** The per-minute aggregates of the windows in [fromMs, toMs], by Query on their minute partitions. */
+/**
+ * The per-minute aggregates of the windows in [fromMs, toMs] of the reading schema, by Query on their
+ * minute partitions.
+ */
 export async function queryMinuteAggregates(
   client: DynamoDBDocumentClient,
-  query: { tableName: string; fromMs: number; toMs: number; equipmentId?: number },
+  query: {
+    tableName: string;
+    fromMs: number;
+    toMs: number;
+    equipmentId?: EquipmentId;
+    /** The deployed reading schema (the lab's by default): windows written for another are left out. */
+    schema?: ReadingSchema;
+  },
 ): Promise<MinuteAggregate[]> {
   const minutes: number[] = [];
   for (let m = Math.floor(query.fromMs / 60_000) * 60_000; m <= query.toMs; m += 60_000) minutes.push(m);
@@ -34,5 +46,5 @@ export async function queryMinuteAggregates(
       }),
     )
   ).flat();
-  return mergeContributions(contributions);
+  return mergeContributions(contributions, query.schema);
 }
