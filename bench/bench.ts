@@ -1,7 +1,11 @@
+import '../cli/sdk-warning';
 import { cpus } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { Command, InvalidArgumentError } from 'commander';
+import { npmBannerNote, seeHelp } from '../cli/usage';
 import { marshallItem } from '../lambdas/shared/aws/item-marshalling';
 import { toCsv } from '../lambdas/shared/csv';
+import { CSV_GZIP_LEVEL } from '../lambdas/shared/csv-object';
 import { DEFAULT_DECODE_LIMITS } from '../lambdas/shared/decode';
 import { createDetector, parseDetectorModel } from '../lambdas/shared/detector';
 import { buildDocuments } from '../lambdas/shared/documents';
@@ -149,13 +153,13 @@ function transformFigure(ms: number): Figure {
       const { processed } = scoreRecord(source, data, detector, limits);
       for (const document of buildDocuments(source, processed)) marshallItem(document);
       for (const window of windowContributions(source, processed, 120_000, 86_400)) marshallItem(window);
-      toCsv(processed);
+      gzipSync(toCsv(processed), { level: CSV_GZIP_LEVEL });
       readings += processed.length;
     }
     return readings;
   };
   return {
-    name: 'transform without I/O (decode, validate, score, CSV, DynamoDB documents and windows marshalled)',
+    name: 'transform without I/O (decode, validate, score, CSV and its GZIP, DynamoDB documents and windows marshalled)',
     value: rate(transform, ms),
     unit: 'readings/s',
     baseline: {
@@ -206,6 +210,7 @@ async function endToEndFigures(rates: number[], seconds: number): Promise<Figure
       dashboard: false,
       port: 0,
       quiet: true,
+      endpointsDir: false,
       out: () => {},
       signal: new AbortController().signal,
     });
@@ -222,6 +227,8 @@ async function endToEndFigures(rates: number[], seconds: number): Promise<Figure
 }
 
 async function main(options: { json: boolean; quick: boolean; rates: number[] }) {
+  const bannerNote = options.json ? npmBannerNote('bench') : undefined;
+  if (bannerNote) console.error(bannerNote);
   const ms = options.quick ? 500 : 2_000;
   const figures: Figure[] = [];
   const log = (text: string) => {
@@ -271,6 +278,7 @@ new Command('bench')
       }),
     [1000, 3000, 5000],
   )
+  .showHelpAfterError(seeHelp('npm run bench'))
   .action(main)
   .parseAsync(process.argv)
   .catch((error: Error) => {

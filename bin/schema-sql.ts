@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import * as path from 'node:path';
 import { Command } from 'commander';
+import { seeHelp } from '../cli/usage';
 import { loadReadingSchema } from '../lambdas/shared/reading-schema-file';
 import { schemaTableDdl, versionedTableName } from '../lib/constructs/analytics-sql';
 
@@ -17,6 +18,7 @@ new Command('schema-sql')
   .option('--bucket <name>', 'the processed bucket (the stack output ProcessedBucketName)')
   .option('--database <name>', 'the Glue database (the stack output GlueDatabaseName)')
   .option('--table <name>', 'the table name (default: processed_readings_<schema>_v<version>)')
+  .showHelpAfterError(seeHelp('npx tsx bin/schema-sql.ts'))
   .action((options: { schema: string; bucket?: string; database?: string; table?: string }) => {
     try {
       const schema = loadReadingSchema(path.resolve(options.schema));

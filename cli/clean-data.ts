@@ -1,3 +1,4 @@
+import './sdk-warning';
 import { createInterface } from 'node:readline';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -15,8 +16,12 @@ import {
   type RetryOptions,
 } from '../lambdas/shared/aws/retry';
 import { LATEST_PK, READINGS_PK_PREFIX } from '../lambdas/shared/documents';
+import { KEY_SUFFIXES_PK, KEY_SUFFIXES_SK } from '../lambdas/shared/key-suffixes';
+import { withHyphen } from '../lib/name-prefix';
+import { explainAwsError } from './aws-access';
 import { objectPages } from './object-pages';
 import { LOCAL_CREDENTIALS, readLocalEndpoints, resolveTableTarget, type Target } from './targets';
+import { seeHelp } from './usage';
 
 /**
  * `npm run clean-data`: the lab's "Data Cleanup". Empties the readings table and the raw and processed
@@ -49,7 +54,7 @@ export interface CleanDataClients {
 }
 
 export interface TableCounts {
-  /** Documents of readings (pk readings#<minute>). */
+  /** Documents of readings (pk readings#<minute>[#<suffix>]), of either form. */
   readings: number;
   /** Newest-reading markers (pk latest). */
   latest: number;
@@ -91,7 +96,7 @@ const BUCKET_OUTPUTS = { processed: 'ProcessedBucketName', raw: 'RawBucketName' 
 const DELETE_OBJECTS_LIMIT = 1_000;
 
 export function pipelineStackName(namePrefix: string): string {
-  return `${namePrefix}SensorPipeline`;
+  return `${withHyphen(namePrefix)}SensorPipeline`;
 }
 
 /** Where the data is: the local pipeline's endpoints file, or the deployed stack's outputs. */
@@ -178,7 +183,7 @@ async function checkExists(location: DataLocation, clients: CleanDataClients): P
 
 function kindOf(pk: unknown): keyof TableCounts {
   if (typeof pk === 'string' && pk.startsWith(READINGS_PK_PREFIX)) return 'readings';
-  if (pk === LATEST_PK) return 'latest';
+  if (pk === LATEST_PK || (typeof pk === 'string' && pk.startsWith(`${LATEST_PK}#`))) return 'latest';
   if (pk === EPISODE_PK) return 'episodes';
   if (typeof pk === 'string' && pk.startsWith(DETECTOR_STATE_PK_PREFIX)) return 'detectorStates';
   return 'other';
@@ -203,7 +208,11 @@ export async function emptyTable(
         Limit: options.pageSize,
       }),
     );
-    const keys = (page.Items ?? []).map((item) => ({ pk: item.pk, sk: item.sk }));
+    // The table's record of its key suffixes is a setting, not data: a transform still running writes
+    // under those suffixes without raising it again, and readers would miss what it writes.
+    const keys = (page.Items ?? [])
+      .map((item) => ({ pk: item.pk, sk: item.sk }))
+      .filter((key) => !(key.pk === KEY_SUFFIXES_PK && key.sk === KEY_SUFFIXES_SK));
     await writeAllRequests(
       client,
       tableName,
@@ -311,7 +320,10 @@ export function cleanDataCommand(io: CleanDataIo): Command {
       'Empty the readings table and the raw and processed buckets (the lab\'s "Data Cleanup"), keeping them: nothing is destroyed.',
     )
     .addOption(
-      new Option('--target <target>', 'the deployed stack or the local pipeline (npm start)')
+      new Option(
+        '--target <target>',
+        'aws: the deployed stack, with your AWS credentials and region; local: the pipeline `npm start` runs here (required: no default)',
+      )
         .choices(['aws', 'local'])
         .makeOptionMandatory(),
     )
@@ -319,7 +331,7 @@ export function cleanDataCommand(io: CleanDataIo): Command {
     .option('--name-prefix <prefix>', 'the namePrefix the stack was deployed with', '')
     .option('--region <region>', 'AWS region (default: from your AWS configuration)')
     .option('--table <name>', 'readings table name (default: <name-prefix>sensor-readings)')
-    .showHelpAfterError()
+    .showHelpAfterError(seeHelp('npm run clean-data'))
     .action(async (options: CleanDataOptions) => {
       const result = await cleanData(options, io);
       if (!result.confirmed) (io.exitCode ?? ((code) => (process.exitCode = code)))(1);
@@ -330,7 +342,7 @@ if (require.main === module) {
   cleanDataCommand({ out: (text) => console.log(text), err: (text) => console.error(text) })
     .parseAsync(process.argv)
     .catch((error: Error) => {
-      console.error(`clean-data: ${error.message}`);
+      console.error(`clean-data: ${explainAwsError(error)}`);
       process.exitCode = 1;
     });
 }

@@ -1,3 +1,4 @@
+import './sdk-warning';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import {
@@ -13,7 +14,9 @@ import type { ReadingRow } from '../lambdas/shared/processed-reading';
 import type { EquipmentId } from '../lambdas/shared/reading';
 import { LAB_SCHEMA, type ReadingSchema, type SchemaFeature } from '../lambdas/shared/reading-schema';
 import { loadReadingSchema } from '../lambdas/shared/reading-schema-file';
+import { explainAwsError } from './aws-access';
 import { type DynamoTarget, documentClientFor, resolveTableTarget, type Target } from './targets';
+import { npmBannerNote, seeHelp } from './usage';
 
 /**
  * `npm run last3`: the readings of the last 3 minutes, as the lab's STREAMDATA_LAST3_VIEW shows them,
@@ -107,7 +110,10 @@ export function last3Command(io: CliIo): Command {
   return new Command('last3')
     .description('Print the readings of the last 3 minutes from the DynamoDB documents, one row per reading.')
     .addOption(
-      new Option('--target <target>', 'the deployed stack or the local pipeline')
+      new Option(
+        '--target <target>',
+        'aws: the deployed stack, with your AWS credentials and region; local: the pipeline `npm start` runs here',
+      )
         .choices(['aws', 'local'])
         .default('aws'),
     )
@@ -147,8 +153,10 @@ export function last3Command(io: CliIo): Command {
     .option('--name-prefix <prefix>', 'the namePrefix the stack was deployed with', '')
     .option('--region <region>', 'AWS region (default: from your AWS configuration)')
     .option('--endpoint <url>', 'a DynamoDB-compatible endpoint (overrides the target)')
-    .showHelpAfterError()
+    .showHelpAfterError(seeHelp('npm run last3'))
     .action(async (options: Last3Options, command: Command) => {
+      const bannerNote = options.json ? npmBannerNote('last3') : undefined;
+      if (bannerNote) io.err(bannerNote);
       const schema = options.schema ?? LAB_SCHEMA;
       let equipmentId: EquipmentId | undefined;
       let features: SchemaFeature[];
@@ -428,7 +436,7 @@ if (require.main === module) {
   last3Command({ out: (text) => console.log(text), err: (text) => console.error(text) })
     .parseAsync(process.argv)
     .catch((error: Error) => {
-      console.error(`last3: ${error.message}`);
+      console.error(`last3: ${explainAwsError(error)}`);
       process.exitCode = 1;
     });
 }

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { withHyphen } from '../lib/name-prefix';
 
 /**
  * Where the CLIs find the pipeline. `aws`: the deployed stack, with the caller's own credentials and
@@ -54,12 +55,28 @@ export function readLocalEndpoints(cwd = process.cwd()): LocalEndpoints {
       `no local pipeline is running here (${LOCAL_ENDPOINTS_FILE} not found): start one with \`npm start\``,
     );
   }
-  return JSON.parse(readFileSync(file, 'utf8')) as LocalEndpoints;
+  const endpoints = JSON.parse(readFileSync(file, 'utf8')) as LocalEndpoints & { pid?: number };
+  if (endpoints.pid !== undefined && !processRuns(endpoints.pid)) {
+    throw new Error(
+      `no local pipeline is running here (the one that wrote ${LOCAL_ENDPOINTS_FILE}, process ${endpoints.pid}, has stopped): start one with \`npm start\``,
+    );
+  }
+  return endpoints;
+}
+
+/** Whether the process runs (EPERM: it does, as another user). */
+export function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Default physical name of the readings table (see lib/constructs/readings-table.ts). */
 export function defaultTableName(namePrefix = ''): string {
-  return `${namePrefix}sensor-readings`;
+  return `${withHyphen(namePrefix)}sensor-readings`;
 }
 
 export function resolveTableTarget(options: TableTargetOptions): DynamoTarget {

@@ -1,6 +1,9 @@
+import '../cli/sdk-warning';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { checkAwsAccess, explainAwsError } from '../cli/aws-access';
 import { type DynamoTarget, documentClientFor, resolveTableTarget, type Target } from '../cli/targets';
+import { seeHelp } from '../cli/usage';
 import { DEFAULT_WINDOW_MS, type RelativeTo } from '../lambdas/shared/aws/last-minutes';
 import type { ReadingSchema } from '../lambdas/shared/reading-schema';
 import { loadReadingSchema } from '../lambdas/shared/reading-schema-file';
@@ -53,7 +56,10 @@ export function dashboardCommand(io: DashboardIo): Command {
       "Serve the live dashboard: per equipment each of the reading schema's features over the last minutes, anomalies, alerts and counters.",
     )
     .addOption(
-      new Option('--target <target>', 'the deployed stack or the local pipeline')
+      new Option(
+        '--target <target>',
+        'aws: the deployed stack, with your AWS credentials and region; local: the pipeline `npm start` runs here',
+      )
         .choices(['aws', 'local'])
         .default('aws'),
     )
@@ -78,7 +84,7 @@ export function dashboardCommand(io: DashboardIo): Command {
     .option('--name-prefix <prefix>', 'the namePrefix the stack was deployed with', '')
     .option('--region <region>', 'AWS region (default: from your AWS configuration)')
     .option('--endpoint <url>', 'a DynamoDB-compatible endpoint (overrides the target)')
-    .showHelpAfterError()
+    .showHelpAfterError(seeHelp('npm run dashboard'))
     .action(async (options: DashboardOptions) => {
       const server = await startDashboard(options, io);
       io.out(`Dashboard (${options.target}): ${server.url}  (Ctrl-C to stop)`);
@@ -89,6 +95,8 @@ export function dashboardCommand(io: DashboardIo): Command {
 export async function startDashboard(options: DashboardOptions, io: DashboardIo): Promise<DashboardServer> {
   const target = resolveTableTarget(options);
   const client = (io.client ?? documentClientFor)(target);
+  // Without a region or credentials the page would wait for data forever: fail now, saying why.
+  if (!target.local) await checkAwsAccess(client);
   const source = new TableSource(client, target.tableName, {
     target: options.target,
     relativeTo: options.relativeTo,
@@ -111,7 +119,7 @@ if (require.main === module) {
   dashboardCommand({ out: (text) => console.log(text) })
     .parseAsync(process.argv)
     .catch((error: Error) => {
-      console.error(`dashboard: ${error.message}`);
+      console.error(`dashboard: ${explainAwsError(error)}`);
       process.exitCode = 1;
     });
 }

@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import { EPISODE_PK } from '../lambdas/alerter/episode-store';
+import { readKeySuffixes } from '../lambdas/shared/aws/key-suffix-setting';
 import { DEFAULT_WINDOW_MS, queryLastMinutes, type RelativeTo } from '../lambdas/shared/aws/last-minutes';
 import { queryMinuteAggregates } from '../lambdas/shared/aws/minute-aggregates';
 import { type EpisodeState, severityOf } from '../lambdas/shared/episodes';
@@ -13,7 +14,8 @@ import type { AlertSummary, DashboardSnapshot, DashboardSource, MinuteSummary } 
 /**
  * Snapshots read from a readings table, deployed or local: the window's readings by the same Query as
  * `last3`, and the alerts from the alerter's episode items (one per equipment, Query on pk 'episode').
- * Nothing is Scanned, so the cost stays that of the window whatever the table holds.
+ * Nothing is Scanned, so the cost stays that of the window whatever the table holds; one GetItem
+ * reads the table's number of key suffixes, which both queries fan out over.
  */
 
 export interface TableSourceOptions {
@@ -41,12 +43,14 @@ export class TableSource implements DashboardSource {
   async snapshot(): Promise<DashboardSnapshot> {
     const schema = this.options.schema ?? LAB_SCHEMA;
     const nowMs = (this.options.now ?? Date.now)();
+    const keySuffixes = await readKeySuffixes(this.client, this.tableName);
     const [readings, alerts] = await Promise.all([
       queryLastMinutes(this.client, {
         tableName: this.tableName,
         relativeTo: this.options.relativeTo ?? 'now',
         windowMs: this.options.windowMs ?? DEFAULT_WINDOW_MS,
         nowMs,
+        keySuffixes,
       }),
       queryEpisodeAlerts(this.client, this.tableName, schema),
     ]);
@@ -60,6 +64,7 @@ export class TableSource implements DashboardSource {
           fromMs: window.fromMs,
           toMs: window.toMs,
           schema,
+          keySuffixes,
         })
       : [];
     return toSnapshot({

@@ -1,9 +1,11 @@
 import * as path from 'node:path';
 import { z } from 'zod';
 import { parseValueLimits } from '../lambdas/shared/detector/value-limits';
+import { defaultKeySuffixes, MAX_KEY_SUFFIXES } from '../lambdas/shared/key-suffixes';
 import type { EquipmentId } from '../lambdas/shared/reading';
 import { LAB_SCHEMA, type ReadingSchema } from '../lambdas/shared/reading-schema';
 import { loadReadingSchema } from '../lambdas/shared/reading-schema-file';
+import { withHyphen } from './name-prefix';
 
 /**
  * Every deployment setting, read from CDK context (`cdk.json` or `-c key=value`), with its default.
@@ -44,12 +46,22 @@ const equipmentList = z.preprocess(
   z.array(z.union([z.string(), z.number()]), { error: 'must be equipment ids separated by commas' }),
 );
 
+const KEY_SUFFIXES_USAGE = `must be a whole number of key suffixes from 1 to ${MAX_KEY_SUFFIXES} (the table's partition keys per minute; default: inputShardCount)`;
+
 const pipelineContextFields = z.object({
-  /** Prefix of every named resource, to deploy several copies in one account and region. */
+  /**
+   * Prefix of every named resource and of the stack names, to deploy several copies in one account and
+   * region. CloudFormation stack names start with a letter, so it does too; a `-` is appended when it
+   * does not end with one: `dev` gives `dev-sensor-readings` and `dev-SensorPipeline`.
+   */
   namePrefix: z
     .string()
-    .regex(/^[a-z0-9-]*$/, 'lower-case letters, digits and hyphens only')
-    .max(20)
+    .regex(
+      /^([a-z][a-z0-9-]*)?$/,
+      'must start with a lower-case letter, then lower-case letters, digits and hyphens (it begins the CloudFormation stack names, which must start with a letter), e.g. dev or dev-',
+    )
+    .transform(withHyphen)
+    .pipe(z.string().max(20, 'at most 20 characters, with its trailing hyphen'))
     .default(''),
   /** `provisioned` (fixed shards, about $11/shard/month) or `on-demand` (scales itself, about $29/stream/month minimum). */
   streamMode: z.enum(['provisioned', 'on-demand']).default('provisioned'),
@@ -57,7 +69,7 @@ const pipelineContextFields = z.object({
   anomaliesShardCount: int(1, 500).default(1),
   streamRetentionHours: int(24, 8760).default(24),
   transformBatchSize: int(1, 10_000).default(100),
-  transformBatchingWindowSeconds: int(0, 300).default(1),
+  transformBatchingWindowSeconds: int(0, 300).default(10),
   transformRetryAttempts: int(0, 10_000).default(3),
   transformMaxRecordAgeSeconds: int(60, 604_800).default(3_600),
   transformMemoryMb: int(128, 10_240).default(1_024),
@@ -65,14 +77,34 @@ const pipelineContextFields = z.object({
   tableReadCapacity: int(1, 40_000).default(50),
   tableWriteCapacity: int(1, 40_000).default(150),
   pointInTimeRecovery: bool.default(true),
-  readingsTtlDays: int(1, 3_650).default(7),
+  readingsTtlDays: int(1, 3_650).default(2),
+  /**
+   * K: the partition keys a minute's documents and window contributions spread over (docs/storage.md).
+   * Default: inputShardCount (4 with streamMode=on-demand), so the table never throttles before the stream.
+   */
+  tableKeySuffixes: z.coerce
+    .number({ error: KEY_SUFFIXES_USAGE })
+    .refine((n) => Number.isInteger(n) && n >= 1 && n <= MAX_KEY_SUFFIXES, { error: KEY_SUFFIXES_USAGE })
+    .optional(),
   /** Readings older than their record's arrival by more than this count as late in the per-minute windows. */
   windowLatenessSeconds: int(1, 86_400).default(120),
   /** A lasting change is the new normal after at most this many minutes (the detector's horizon). */
   detectorHorizonMinutes: int(1, 7 * 24 * 60).default(180),
   /** At most one save of an equipment's detector state this often (DynamoDB writes of a few KB). */
-  detectorStateSaveSeconds: int(1, 3_600).default(10),
+  detectorStateSaveSeconds: int(1, 3_600).default(60),
   dataExpirationDays: int(1, 36_500).default(90),
+  /**
+   * The hourly curation (docs/lake.md): each closed hour of the CSV lake is written to the Parquet table
+   * curated_readings by a Step Functions state machine, and the CSV objects then expire after
+   * lakeRetentionDays (the curated zone after dataExpirationDays). `false`: CSV only, kept dataExpirationDays.
+   */
+  curation: bool.default(true),
+  /** With curation, the CSV objects under readings/ expire this many days after they are written. */
+  lakeRetentionDays: int(1, 36_500).default(3),
+  /** The curation of an hour starts this many minutes after it closes, for the readings still in flight. */
+  curationDelayMinutes: int(1, 59).default(15),
+  /** Subscribe this address to the curated-data topic ("new data curated", one message an hour). */
+  curatedEmail: z.email().optional(),
   /** Athena cancels a query of the workgroup past this many GB scanned (10^9 bytes; Athena's minimum is 0.01). */
   athenaScanLimitGb: z.coerce.number().min(0.01).max(1_000_000).default(100),
   rawBufferIntervalSeconds: int(0, 900).default(60),
@@ -143,6 +175,14 @@ const pipelineContextFields = z.object({
 
 export const pipelineContextSchema = pipelineContextFields.superRefine((config, context) => {
   // Firehose holds records up to the buffer interval by design: an alarm below it would always fire.
+  // The curation reads an hour and the one before it: the CSV must outlive both, and a failed run's retry.
+  if (config.curation && config.lakeRetentionDays > config.dataExpirationDays) {
+    context.addIssue({
+      code: 'custom',
+      path: ['lakeRetentionDays'],
+      message: `must be at most dataExpirationDays (${config.dataExpirationDays}): the CSV lake is the curated zone's source`,
+    });
+  }
   if (config.archiveFreshnessAlarmSeconds <= config.rawBufferIntervalSeconds) {
     context.addIssue({
       code: 'custom',
@@ -155,7 +195,12 @@ export const pipelineContextSchema = pipelineContextFields.superRefine((config, 
 type PipelineContext = z.infer<typeof pipelineContextSchema>;
 
 /** The pipeline's settings: the context values, with those that follow the reading schema worked out. */
-export type PipelineConfig = Omit<PipelineContext, 'dashboardEquipment' | 'modelPath'> & {
+export type PipelineConfig = Omit<
+  PipelineContext,
+  'dashboardEquipment' | 'modelPath' | 'tableKeySuffixes'
+> & {
+  /** K: tableKeySuffixes, or its default from the stream's shards. */
+  tableKeySuffixes: number;
   /** The reading schema of `readingSchema`, or the lab's. */
   schema: ReadingSchema;
   /** The reading schema's file (absolute), to bundle with the transform; undefined for the lab's default. */
@@ -223,6 +268,8 @@ export function readPipelineConfig(read: (key: string) => unknown): PipelineConf
     schemaFile,
     dashboardEquipment: equipment as EquipmentId[],
     modelPath: context.modelPath ?? (schema.isLab ? DEFAULT_MODEL_PATH : NO_MODEL),
+    tableKeySuffixes:
+      context.tableKeySuffixes ?? defaultKeySuffixes(context.streamMode, context.inputShardCount),
   };
 }
 

@@ -2,10 +2,11 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { readingsPrefix } from '../lambdas/shared/object-keys';
+import { curatedPrefix, readingsPrefix } from '../lambdas/shared/object-keys';
 import type { PipelineConfig } from './config';
 import { Alerts } from './constructs/alerts';
 import { Analytics } from './constructs/analytics';
+import { Curation } from './constructs/curation';
 import { DataBucket } from './constructs/data-bucket';
 import { Monitoring } from './constructs/monitoring';
 import { RawArchive } from './constructs/raw-archive';
@@ -23,6 +24,7 @@ export class PipelineStack extends Stack {
   readonly transform: Transform;
   readonly monitoring: Monitoring;
   readonly analytics: Analytics;
+  readonly curation?: Curation;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
@@ -54,9 +56,13 @@ export class PipelineStack extends Stack {
       logRetention,
     });
 
+    // With the curated zone, the CSV lake is kept lakeRetentionDays; the curated zone, as the rest, dataExpirationDays.
     const processedBucket = new DataBucket(this, 'ProcessedBucket', {
       retainData: config.retainData,
       expirationDays: config.dataExpirationDays,
+      prefixExpirations: config.curation
+        ? [{ id: 'expire-csv-lake', prefix: readingsPrefix(config.schema), days: config.lakeRetentionDays }]
+        : [],
     });
 
     const readings = new ReadingsTable(this, 'Readings', {
@@ -82,6 +88,7 @@ export class PipelineStack extends Stack {
       featureLimits: config.featureLimits,
       readingsTtlDays: config.readingsTtlDays,
       windowLatenessSeconds: config.windowLatenessSeconds,
+      tableKeySuffixes: config.tableKeySuffixes,
       detectorStateSaveSeconds: config.detectorStateSaveSeconds,
       detectorHorizonMinutes: config.detectorHorizonMinutes,
       batchSize: config.transformBatchSize,
@@ -126,6 +133,22 @@ export class PipelineStack extends Stack {
       bytesScannedCutoffPerQuery: Math.round(config.athenaScanLimitGb * 1e9),
       schema: config.schema,
     });
+    const curation = config.curation
+      ? new Curation(this, 'Curation', {
+          namePrefix: config.namePrefix,
+          processedBucket,
+          workGroupName: analytics.workGroup.ref,
+          resultsBucket: analytics.resultsBucket,
+          databaseName: analytics.databaseName,
+          opsTopic: monitoring.topic,
+          key,
+          curatedEmail: config.curatedEmail,
+          delayMinutes: config.curationDelayMinutes,
+          logRetention,
+          schema: config.schema,
+        })
+      : undefined;
+    this.curation = curation;
     this.transform = transform;
     this.monitoring = monitoring;
     this.analytics = analytics;
@@ -169,6 +192,16 @@ export class PipelineStack extends Stack {
         'Attach to whoever runs the named queries: enough for that, nothing more',
       ],
     };
+    if (curation) {
+      outputs.CurationStateMachineArn = [
+        curation.stateMachine.stateMachineArn,
+        `Curates an hour of the CSV lake into ${curatedPrefix(config.schema)} (Parquet), hourly; start it for any hour (docs/lake.md)`,
+      ];
+      outputs.CuratedTopicArn = [
+        curation.topic.topicArn,
+        '"New data curated" with the hour and its counts, once an hour: subscribe to it (context curatedEmail)',
+      ];
+    }
     for (const [name, [value, description]] of Object.entries(outputs))
       new CfnOutput(this, name, { value, description });
   }

@@ -3,6 +3,7 @@ import { CreateTableCommand, ResourceInUseException } from '@aws-sdk/client-dyna
 import { CreateStreamCommand, DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createAlerterHandler } from '../lambdas/alerter/handler';
+import { defaultKeySuffixes } from '../lambdas/shared/key-suffixes';
 import { createObservability } from '../lambdas/shared/observability';
 import { LAB_SCHEMA, type ReadingSchema } from '../lambdas/shared/reading-schema';
 import { loadReadingSchema } from '../lambdas/shared/reading-schema-file';
@@ -26,6 +27,8 @@ import type { PublishedMessage } from './sns-sink';
 export interface LocalPipelineOptions {
   dataDir?: string;
   inputShards?: number;
+  /** K, the table's key suffixes (TABLE_KEY_SUFFIXES); default: as in AWS, one per input shard. */
+  tableKeySuffixes?: number;
   transform?: Partial<EventSourceSettings>;
   alerter?: Partial<EventSourceSettings>;
   archiveBufferIntervalMs?: number;
@@ -87,6 +90,9 @@ export class LocalPipeline {
         PROCESSED_BUCKET: LOCAL_NAMES.processedBucket,
         READINGS_TABLE: LOCAL_NAMES.table,
         ANOMALIES_STREAM: LOCAL_NAMES.anomaliesStream,
+        TABLE_KEY_SUFFIXES: String(
+          options.tableKeySuffixes ?? defaultKeySuffixes('provisioned', options.inputShards ?? 1),
+        ),
         ...(schemaPath === undefined ? {} : { READING_SCHEMA_PATH: schemaPath }),
         ...(modelPath === undefined ? {} : { MODEL_PATH: modelPath }),
         ALERTS_TOPIC_ARN: LOCAL_NAMES.alertsTopicArn,

@@ -6,8 +6,9 @@ import { paginateScan } from '@aws-sdk/lib-dynamodb';
 import { parse } from 'csv-parse/sync';
 import { objectPages } from '../cli/object-pages';
 import { parseAnomalyRecord } from '../lambdas/shared/anomaly-events';
+import { csvObjectText, isCsvObjectKey } from '../lambdas/shared/csv-object';
 import { parseJsonLenient } from '../lambdas/shared/decode';
-import { READINGS_PK_PREFIX } from '../lambdas/shared/documents';
+import { documentReadingCount, READINGS_PK_PREFIX, type ReadingDocument } from '../lambdas/shared/documents';
 import { QUARANTINE_PREFIX, RAW_PREFIX, READINGS_PREFIX } from '../lambdas/shared/object-keys';
 import type { LocalClients } from './clients';
 import { DEAD_LETTER_PREFIX, LOCAL_NAMES } from './names';
@@ -70,8 +71,10 @@ async function countCsv(clients: LocalClients) {
   let csvRows = 0;
   let csvObjects = 0;
   for await (const { key, body } of objects(clients, LOCAL_NAMES.processedBucket, READINGS_PREFIX)) {
+    // `.csv.gz` (GZIP, as the transform writes them) or `.csv` (an earlier version's, in a --data-dir).
+    if (!isCsvObjectKey(key)) continue;
     csvObjects++;
-    const [header, ...rows] = parseCsv(key, body);
+    const [header, ...rows] = parseCsv(key, csvObjectText(key, body));
     if (!header) continue;
     const [shard, sequence, index] = ['shard_id', 'sequence_number', 'reading_index'].map((name) => {
       const column = header.indexOf(name);
@@ -90,7 +93,7 @@ async function countCsv(clients: LocalClients) {
  * RFC 4180 rows: a quoted cell (a partition key, a reason) may hold commas, quotes and line breaks,
  * so neither rows nor cells can be found by splitting. A row of another width is an error, not a count.
  */
-function parseCsv(key: string, body: Buffer): string[][] {
+function parseCsv(key: string, body: string): string[][] {
   try {
     return parse(body);
   } catch (error) {
@@ -125,7 +128,8 @@ async function countDocuments(clients: LocalClients) {
   )) {
     for (const item of page.Items ?? []) {
       documents++;
-      dynamoReadings += (item.readings as unknown[]).length;
+      // Either form: the rows of form 1, the decoded columns of form 2.
+      dynamoReadings += documentReadingCount(item as ReadingDocument);
     }
   }
   return { dynamoReadings, documents };

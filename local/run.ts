@@ -14,8 +14,9 @@ import {
   replaySchemaLine,
   schemaOption,
 } from '../simulator/schema-options';
+import { curateLocal, type HourCuration } from './curate';
 import { LocalPipelineSource, type RunProgressCounters } from './dashboard-source';
-import { writeLocalEndpoints } from './endpoints-file';
+import { checkNoLocalPipeline, writeLocalEndpoints } from './endpoints-file';
 import { LOCAL_NAMES } from './names';
 import { LocalPipeline } from './pipeline';
 import { readBackCounts, type StoredCounts } from './read-back';
@@ -45,6 +46,17 @@ export interface LocalRunOptions {
   dashboard: boolean;
   port: number;
   reportFile?: string;
+  /**
+   * With --count or --duration: once everything is processed, curate every hour of the CSV lake into
+   * the curated zone (npm run curate's local curation, the current hour included: nothing more arrives)
+   * and add the curated counts to the report (`curated`).
+   */
+  curate?: boolean;
+  /**
+   * The folder whose .local/endpoints.json tells the --target local commands where this run is
+   * (default: the current one; a second run there is refused while this one runs); false: none.
+   */
+  endpointsDir?: string | false;
   quiet: boolean;
   out: (line: string) => void;
   /** Ctrl-C: stop sending, and stop. */
@@ -80,6 +92,12 @@ export interface LocalRunReport extends StoredCounts {
    * processed it, before sending. Not part of this run's counts above.
    */
   backlog?: Backlog;
+  /**
+   * With --curate: the curated zone read back after the curation of every hour of the lake (all of it,
+   * earlier runs' hours included with --data-dir): `readings` curated, `lakeValid` the distinct readings
+   * of the whole CSV lake, which they must equal; the Parquet and CSV bytes of those hours.
+   */
+  curated?: { hours: number; readings: number; lakeValid: number; parquetBytes: number; csvBytes: number };
   /** What does not add up; empty when nothing was lost or duplicated. */
   problems: string[];
 }
@@ -94,6 +112,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunReport
   // The schema and a replay's file are read first: an error in either stops here, before any service starts.
   const schema = schemaOption(options.schemaFile);
   const replay = options.replay ? prepareReplay(options, schema) : undefined;
+  // One pipeline per folder: refused before any service starts if another one runs here.
+  const endpointsDir = options.endpointsDir ?? process.cwd();
+  if (endpointsDir !== false) checkNoLocalPipeline(endpointsDir);
   // With --data-dir the services may hold earlier runs' data: this run reports what it added.
   let storedAtStart: StoredCounts | undefined;
   const pipeline = await LocalPipeline.start({
@@ -121,16 +142,19 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunReport
         port: options.port,
       });
     }
-    removeEndpoints = writeLocalEndpoints({
-      region: pipeline.services.region,
-      ...pipeline.services.endpoints,
-      tableName: LOCAL_NAMES.table,
-      inputStream: LOCAL_NAMES.inputStream,
-      anomaliesStream: LOCAL_NAMES.anomaliesStream,
-      processedBucket: LOCAL_NAMES.processedBucket,
-      rawBucket: LOCAL_NAMES.rawBucket,
-      dashboard: dashboard?.url,
-    });
+    removeEndpoints = writeLocalEndpoints(
+      {
+        region: pipeline.services.region,
+        ...pipeline.services.endpoints,
+        tableName: LOCAL_NAMES.table,
+        inputStream: LOCAL_NAMES.inputStream,
+        anomaliesStream: LOCAL_NAMES.anomaliesStream,
+        processedBucket: LOCAL_NAMES.processedBucket,
+        rawBucket: LOCAL_NAMES.rawBucket,
+        dashboard: dashboard?.url,
+      },
+      endpointsDir,
+    );
     out(`Local pipeline running${options.dataDir ? ` (data in ${options.dataDir})` : ' (in memory)'}.`);
     if (dashboard) out(`Dashboard: ${dashboard.url}`);
     if (replay) {
@@ -197,7 +221,28 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunReport
       `Sent ${summary.sent} readings; waiting for the pipeline to process, archive and alert on all of them...`,
     );
     await pipeline.drain();
-    const counts = subtractCounts(await readBackCounts(pipeline.clients), storedBefore);
+    const stored = await readBackCounts(pipeline.clients);
+    const counts = subtractCounts(stored, storedBefore);
+    let curated: LocalRunReport['curated'];
+    if (options.curate) {
+      out('Curating every hour of the CSV lake into curated/ (Parquet)...');
+      const hours = await curateLocal({
+        s3: pipeline.clients.s3,
+        bucket: LOCAL_NAMES.processedBucket,
+        schema,
+        all: true,
+        includeCurrent: true,
+      });
+      const sum = (pick: (hour: HourCuration) => number) =>
+        hours.reduce((total, hour) => total + pick(hour), 0);
+      curated = {
+        hours: hours.length,
+        readings: sum((hour) => hour.curatedReadings),
+        lakeValid: stored.valid,
+        parquetBytes: sum((hour) => hour.parquetBytes),
+        csvBytes: sum((hour) => hour.csvBytes),
+      };
+    }
     const latency = pipeline.latency.percentiles();
     const processingSeconds = (pipeline.latency.lastProcessedMs - pipeline.latency.firstSentMs) / 1000;
     const report: LocalRunReport = {
@@ -215,6 +260,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunReport
       rate: options.rate,
       elapsedSeconds: Math.round((Date.now() - startedMs) / 100) / 10,
       backlog,
+      ...(curated ? { curated } : {}),
       problems: [],
     };
     report.problems = checkReport(report);
@@ -276,6 +322,11 @@ export function checkReport(report: LocalRunReport): string[] {
     `archived readings (${report.archivedReadings}) != sent (${report.sent})`,
   );
   expect(report.deadLettered === 0, `${report.deadLettered} records went to the dead-letter destination`);
+  if (report.curated)
+    expect(
+      report.curated.readings === report.curated.lakeValid,
+      `curated readings (${report.curated.readings}) != distinct readings in the CSV lake (${report.curated.lakeValid})`,
+    );
   return problems;
 }
 
@@ -303,6 +354,11 @@ function summaryLines(report: LocalRunReport): string {
     `sent ${report.sent} (malformed ${report.malformedSent}) · valid ${report.valid} · quarantined ${report.quarantined}`,
     `CSV rows ${report.csvRows} · DynamoDB readings ${report.dynamoReadings} · archived ${report.archivedReadings}`,
     `anomalies ${report.anomalies} · alerts ${report.alerts} · dead-lettered ${report.deadLettered}`,
+    ...(report.curated
+      ? [
+          `curated ${report.curated.readings} readings in ${report.curated.hours} hour(s) · Parquet ${report.curated.parquetBytes} B for CSV ${report.curated.csvBytes} B`,
+        ]
+      : []),
     `latency p50 ${report.latencyMs.p50} ms, p99 ${report.latencyMs.p99} ms · ${report.readingsPerSec} readings/s`,
     ...(report.backlog && backlogReadings(report.backlog) > 0 ? [backlogLine(report.backlog)] : []),
     report.problems.length === 0

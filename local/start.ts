@@ -1,5 +1,7 @@
+import '../cli/sdk-warning';
 import { randomInt } from 'node:crypto';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { seeHelp } from '../cli/usage';
 import {
   addReplayOptions,
   checkMappedFeatures,
@@ -22,14 +24,14 @@ export function startCommand(out: (line: string) => void, signal: AbortSignal): 
     .description(
       'Run the whole pipeline on this machine (embedded Kinesis, DynamoDB and S3; the Lambda handlers; a local Firehose and SNS) fed by the simulator (or a recorded CSV file, --replay), with a live dashboard.',
     )
-    .option(
-      '--count <n>',
-      'send n readings, wait until all are processed, report, and exit',
-      positiveInt('--count'),
+    .addOption(
+      new Option('--count <n>', 'send n readings, wait until all are processed, report, and exit')
+        .argParser(positiveInt('--count'))
+        .conflicts('duration'),
     )
     .option(
       '--duration <s>',
-      'send for s seconds, then finish as with --count',
+      'send for s seconds, then finish as with --count (one or the other)',
       number('--duration', (n) => n > 0, 'positive'),
     )
     .option(
@@ -62,17 +64,25 @@ export function startCommand(out: (line: string) => void, signal: AbortSignal): 
   return addReplayOptions(command)
     .option('--shards <n>', 'shards of the input stream', positiveInt('--shards'), 1)
     .option('--report <file>', 'write the JSON report of a --count or --duration run here')
+    .option(
+      '--curate',
+      'with --count or --duration: then curate every hour of the CSV lake into curated/ (Parquet, as npm run curate) and report the curated counts',
+    )
     .option('--no-dashboard', 'do not serve the dashboard')
     .option(
       '--port <p>',
       'dashboard port on 127.0.0.1 (default: a free one)',
       number('--port', (n) => Number.isInteger(n) && n >= 0 && n < 65_536, 'a port number'),
-      0,
     )
     .option('--data-dir <dir>', "keep the services' data on disk here (default: in memory)")
     .option('--quiet', 'no progress lines', false)
-    .showHelpAfterError()
+    .showHelpAfterError(seeHelp('npm start'))
     .action(async (options, command: Command) => {
+      if (options.curate && options.count === undefined && options.duration === undefined) {
+        throw new InvalidArgumentError(
+          '--curate needs --count or --duration (it runs once the run is over).',
+        );
+      }
       if (options.report && options.count === undefined && options.duration === undefined) {
         throw new InvalidArgumentError(
           '--report needs --count or --duration (a run without them ends with Ctrl-C).',
@@ -125,8 +135,9 @@ export function startCommand(out: (line: string) => void, signal: AbortSignal): 
         dataDir: options.dataDir,
         shards: options.shards,
         dashboard: options.dashboard,
-        port: options.port,
+        port: options.port ?? 0,
         reportFile: options.report,
+        curate: options.curate === true,
         quiet: options.quiet,
         out,
         signal,

@@ -1,5 +1,6 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { parseTimestamp } from '../lambdas/shared/timestamp';
 import type { Dataset } from './dataset';
@@ -95,7 +96,7 @@ function readRows(
 ): { rows: Record<string, string>[]; featureColumns: string[] } {
   let rows: Record<string, string>[];
   try {
-    rows = parse(readFileSync(file, 'utf8'), {
+    rows = parse(readCsvFile(file), {
       columns: true,
       delimiter: mapping.delimiter,
       skip_empty_lines: true,
@@ -131,6 +132,8 @@ function readRows(
 export function readCsvHeader(file: string, delimiter: string): string[] {
   try {
     // The header is at the start: read no more than 1 MiB of a file that may be large.
+    // A GZIP file (the CSV lake's `.csv.gz`) is read whole: its header is compressed with the rest.
+    if (file.endsWith('.gz')) return csvHeaderOf(readCsvFile(file), delimiter);
     const start = Buffer.alloc(1 << 20);
     const fd = openSync(file, 'r');
     let length: number;
@@ -139,16 +142,20 @@ export function readCsvHeader(file: string, delimiter: string): string[] {
     } finally {
       closeSync(fd);
     }
-    const [header] = parse(start.subarray(0, length).toString('utf8'), {
-      delimiter,
-      to_line: 1,
-      skip_empty_lines: true,
-      trim: true,
-    }) as string[][];
-    return header ?? [];
+    return csvHeaderOf(start.subarray(0, length).toString('utf8'), delimiter);
   } catch {
     return [];
   }
+}
+
+function csvHeaderOf(text: string, delimiter: string): string[] {
+  const [header] = parse(text, { delimiter, to_line: 1, skip_empty_lines: true, trim: true }) as string[][];
+  return header ?? [];
+}
+
+/** A CSV file's text; a `.gz` one (the CSV lake's objects, `.csv.gz`) unzipped. */
+function readCsvFile(file: string): string {
+  return file.endsWith('.gz') ? gunzipSync(readFileSync(file)).toString('utf8') : readFileSync(file, 'utf8');
 }
 
 function timestampOf(raw: string, where: string): number {

@@ -1,5 +1,7 @@
+import '../cli/sdk-warning';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
+import { seeHelp } from '../cli/usage';
 import { type Evaluation, evaluateCsv, evaluateSimulator, evaluateSkab } from './evaluate';
 import { evaluateNab, type NabEvaluation } from './evaluate-nab';
 import type { Quality } from './metrics';
@@ -67,7 +69,7 @@ const command = new Command('evaluate')
   .option('--delimiter <char>', 'CSV: column delimiter', ',')
   .option('--train-rows <n>', 'CSV: rows at the start to train on', positiveInt('--train-rows'), 400)
   .option('--json', 'print the figures as JSON', false)
-  .showHelpAfterError()
+  .showHelpAfterError(seeHelp('npm run evaluate'))
   .action((options) =>
     runCli('evaluate', async () => {
       if (options.schema && !options.csv) {

@@ -1,5 +1,7 @@
+import '../cli/sdk-warning';
 import { createWriteStream } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
+import { seeHelp } from '../cli/usage';
 import { csvCell } from '../lambdas/shared/csv';
 import {
   DEFAULT_ADAPTIVE_SETTINGS,
@@ -62,7 +64,7 @@ const command = new Command('score')
   )
   .option('--threshold <score>', 'flag readings scoring at least this', parseThreshold, 0.5)
   .requiredOption('--out <file>', 'where to write the scores (CSV)')
-  .showHelpAfterError()
+  .showHelpAfterError(seeHelp('npm run score'))
   .action((options) =>
     runCli('score', async () => {
       let mapping: CsvMapping;

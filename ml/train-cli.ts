@@ -1,5 +1,7 @@
+import '../cli/sdk-warning';
 import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { seeHelp } from '../cli/usage';
 import { FEATURES } from '../lambdas/shared/features';
 import type { ReadingSchema } from '../lambdas/shared/reading-schema';
 import { loadReadingSchema } from '../lambdas/shared/reading-schema-file';
@@ -53,7 +55,7 @@ const command = new Command('train')
   )
   .option('--model-version <name>', 'version recorded in the artifact (default: from the data and date)')
   .requiredOption('--out <file>', 'where to write the model artifact')
-  .showHelpAfterError()
+  .showHelpAfterError(seeHelp('npm run train'))
   .action((options) =>
     runCli('train', async () => {
       let dataset: Dataset;

@@ -1,5 +1,8 @@
+import '../cli/sdk-warning';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { explainAwsError } from '../cli/aws-access';
 import { readLocalEndpoints } from '../cli/targets';
+import { npmBannerNote, seeHelp } from '../cli/usage';
 import { createKinesisClient, type KinesisConnection } from '../lambdas/shared/aws/clients';
 import type { EquipmentId } from '../lambdas/shared/reading';
 import type { ReadingSchema } from '../lambdas/shared/reading-schema';
@@ -145,8 +148,12 @@ export function simulateCommand(io: SimulatorIo): Command {
       positive('--rate'),
       DEFAULT_RATE,
     )
-    .option('--count <n>', 'stop after n readings', positiveInt('--count'))
-    .option('--duration <s>', 'stop after s seconds', positive('--duration'))
+    .addOption(
+      new Option('--count <n>', 'stop after n readings')
+        .argParser(positiveInt('--count'))
+        .conflicts('duration'),
+    )
+    .option('--duration <s>', 'stop after s seconds (or --count)', positive('--duration'))
     .option('--schema <file>', "the readings' schema, JSON or YAML (default: the lab's; see below)")
     .addOption(
       new Option(
@@ -194,10 +201,12 @@ export function simulateCommand(io: SimulatorIo): Command {
     );
   return addReplayOptions(command)
     .addHelpText('after', SCHEMA_HELP + REPLAY_HELP)
-    .showHelpAfterError()
+    .showHelpAfterError(seeHelp('npm run simulate'))
     .action(async (options: SimulateOptions, command: Command) => {
       const log = (line: string) => (options.target === 'stdout' ? io.stderr : io.stdout).write(`${line}\n`);
       const warn = (line: string) => io.stderr.write(`${line}\n`);
+      const bannerNote = options.target === 'stdout' ? npmBannerNote('simulate') : undefined;
+      if (bannerNote) warn(bannerNote);
       const reporting = { signal: io.signal, ...progressReporting(options, log, warn) };
       const schema = schemaOption(options.schema);
       checkMappedFeatures(options.map, schema);
@@ -385,7 +394,7 @@ if (require.main === module) {
   simulateCommand({ stdout: process.stdout, stderr: process.stderr, signal: stopSignal() })
     .parseAsync(process.argv)
     .catch((error: Error) => {
-      console.error(`simulate: ${error.message}`);
+      console.error(`simulate: ${explainAwsError(error)}`);
       process.exitCode = 1;
     });
 }

@@ -1,5 +1,6 @@
--- The CSV lake written by the transform Lambda: one object per batch under
--- s3://<processed bucket>/{{readings_prefix}}dt=YYYY-MM-DD/hour=HH/<shard id>-<first sequence number>.csv
+-- The CSV lake written by the transform Lambda: one GZIP object per batch under
+-- s3://<processed bucket>/{{readings_prefix}}dt=YYYY-MM-DD/hour=HH/<shard id>-<first sequence number>.csv.gz
+-- (Athena unzips by the .gz extension; objects of earlier versions, .csv, are read as they are).
 -- Columns are in the order of the CSV header (lambdas/shared/processed-reading.ts READING_COLUMNS).
 {{^lab}}
 -- Made from the reading schema {{schema_id}}: the objects of another version of the schema are under a

@@ -119,7 +119,7 @@ function checkReadme(markdown: string, facts: ReadmeFacts, folder = ''): string[
   }
 
   for (const text of [...commands, ...spans]) {
-    for (const [, script] of text.matchAll(/\bnpm run(?:-script)? +([^\s;|&]+)/g)) {
+    for (const [, script] of text.matchAll(/\bnpm run(?:-script)? +(?:(?:-s|--silent) +)?([^\s;|&]+)/g)) {
       if (!facts.scripts.has(script))
         problems.push(`npm run ${script}: no such script in package.json (in: ${text})`);
     }

@@ -1,3 +1,4 @@
+import { keySuffix, suffixedKey, suffixedKeys } from './key-suffixes';
 import type { ProcessedReading, RecordSource } from './processed-reading';
 import type { EquipmentId } from './reading';
 import { LAB_SCHEMA, type ReadingSchema } from './reading-schema';
@@ -11,6 +12,10 @@ import { LAB_SCHEMA, type ReadingSchema } from './reading-schema';
  * Each Kinesis record writes its own contribution to each window it touches, keyed by the record's
  * shard and sequence number, and readers sum the contributions: a retried record overwrites its own,
  * whatever batch it was retried in, so no reading is ever counted twice.
+ *
+ * A minute's contributions spread over K partition keys as the documents do (key-suffixes.ts): at one
+ * small item per record and window, a shard of single-reading records writes up to 1,000 a second,
+ * a whole partition's write units. Readers merge each (minute, sort key) once, whatever its suffix.
  */
 
 export const MINUTES_PK_PREFIX = 'minutes#';
@@ -56,8 +61,14 @@ export interface MinuteAggregate {
   maxs: number[];
 }
 
-export function minutePartitionKey(minuteMs: number): string {
-  return `${MINUTES_PK_PREFIX}${new Date(minuteMs).toISOString().slice(0, 16)}`;
+/** The partition key of a minute's window contributions, for one key suffix (0: the unsuffixed key). */
+export function minutePartitionKey(minuteMs: number, suffix = 0): string {
+  return suffixedKey(`${MINUTES_PK_PREFIX}${new Date(minuteMs).toISOString().slice(0, 16)}`, suffix);
+}
+
+/** Every partition key of a minute's window contributions when K is `suffixes`. */
+export function minutePartitionKeys(minuteMs: number, suffixes: number): string[] {
+  return suffixedKeys(`${MINUTES_PK_PREFIX}${new Date(minuteMs).toISOString().slice(0, 16)}`, suffixes);
 }
 
 function emptyTotals(features: number, optional: boolean): WindowTotals {
@@ -80,6 +91,7 @@ export function windowContributions(
   latenessMs: number,
   ttlSeconds: number,
   schema: ReadingSchema = LAB_SCHEMA,
+  keySuffixes = 1,
 ): WindowContribution[] {
   const features = schema.featureNames;
   const optional = schema.features.some((f) => f.optional);
@@ -93,9 +105,10 @@ export function windowContributions(
       const key = `${reading.equipmentId}|${minuteMs}`;
       window = windows.get(key);
       if (!window) {
+        const sk = `${reading.equipmentId}#${source.shardId}#${source.sequenceNumber}`;
         window = {
-          pk: minutePartitionKey(minuteMs),
-          sk: `${reading.equipmentId}#${source.shardId}#${source.sequenceNumber}`,
+          pk: minutePartitionKey(minuteMs, keySuffix(sk, keySuffixes)),
+          sk,
           equipment_id: reading.equipmentId,
           minute_ms: minuteMs,
           ...emptyTotals(features.length, optional),
@@ -144,8 +157,13 @@ export function mergeContributions(
 ): MinuteAggregate[] {
   const schemaId = schema.isLab ? undefined : schema.id;
   const merged = new Map<string, WindowTotals & { equipmentId: EquipmentId; minuteMs: number }>();
+  // A record retried under another number of key suffixes wrote its contribution under two keys.
+  const seen = new Set<string>();
   for (const c of contributions) {
     if (c.schema !== schemaId || c.sums.length !== schema.featureNames.length) continue;
+    const id = `${c.minute_ms}|${c.sk}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
     const key = `${c.equipment_id}|${c.minute_ms}`;
     let window = merged.get(key);
     if (!window) {

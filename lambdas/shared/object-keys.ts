@@ -1,3 +1,4 @@
+import { CSV_OBJECT_SUFFIX } from './csv-object';
 import type { ReadingSchema } from './reading-schema';
 
 /**
@@ -36,9 +37,20 @@ export function readingsPrefix(schema?: SchemaKeyParts): string {
   return !schema || schema.isLab ? READINGS_PREFIX : `${READINGS_PREFIX}${schema.name}-v${schema.version}/`;
 }
 
-/** The CSV object of a batch of readings of this schema (the lab's when none is given). */
+/**
+ * The CSV object (GZIP, `.csv.gz`: csv-object.ts) of a batch of readings of this schema (the lab's when
+ * none is given). Earlier versions wrote `.csv`: readers take both.
+ */
 export function readingsObjectKey(batch: BatchKeyParts, schema?: SchemaKeyParts): string {
-  return `${readingsPrefix(schema)}${timePartition(batch.firstArrivalMs)}/${batch.shardId}-${batch.firstSequenceNumber}.csv`;
+  return `${readingsPrefix(schema)}${timePartition(batch.firstArrivalMs)}/${batch.shardId}-${batch.firstSequenceNumber}${CSV_OBJECT_SUFFIX}`;
+}
+
+/** The curated zone's prefix (Parquet, one folder per hour: docs/lake.md). */
+export const CURATED_PREFIX = 'curated/';
+
+/** Where a schema's curated Parquet goes: `curated/` for the lab's, `curated/<name>-v<version>/` otherwise. */
+export function curatedPrefix(schema?: SchemaKeyParts): string {
+  return !schema || schema.isLab ? CURATED_PREFIX : `${CURATED_PREFIX}${schema.name}-v${schema.version}/`;
 }
 
 export function quarantineObjectKey(batch: BatchKeyParts): string {

@@ -4,6 +4,7 @@ import { DEFAULT_ADAPTIVE_SETTINGS, type ValueLimits } from '../shared/detector'
 import { parseValueLimits } from '../shared/detector/value-limits';
 import { DEFAULT_DOCUMENT_OPTIONS } from '../shared/documents';
 import { parseEnv } from '../shared/env';
+import { MAX_KEY_SUFFIXES } from '../shared/key-suffixes';
 import { DEFAULT_VALIDATION_LIMITS } from '../shared/reading';
 import { LAB_SCHEMA, type ReadingSchema } from '../shared/reading-schema';
 import { loadReadingSchema } from '../shared/reading-schema-file';
@@ -50,6 +51,8 @@ const transformEnv = z.object({
       }
     }),
   READINGS_TTL_DAYS: positiveInt(DEFAULT_DOCUMENT_OPTIONS.ttlSeconds / 86_400),
+  /** K: the partition keys a minute's documents and window contributions spread over (key-suffixes.ts). */
+  TABLE_KEY_SUFFIXES: z.coerce.number().int().min(1).max(MAX_KEY_SUFFIXES).default(1),
   MAX_RECORD_BYTES: positiveInt(DEFAULT_DECODE_LIMITS.maxRecordBytes),
   MAX_READING_BYTES: positiveInt(DEFAULT_VALIDATION_LIMITS.maxReadingBytes),
   MAX_CLOCK_SKEW_SECONDS: positiveInt(DEFAULT_VALIDATION_LIMITS.maxClockSkewMs / 1000),
@@ -73,6 +76,8 @@ export interface TransformConfig {
   featureLimits: Record<string, ValueLimits>;
   horizonMs: number;
   ttlSeconds: number;
+  /** K: the partition keys a minute's items spread over. */
+  keySuffixes: number;
   /** A reading older than its record's arrival by more than this is late for its minute window. */
   windowLatenessMs: number;
   detectorState: { saveIntervalMs: number; ttlSeconds: number };
@@ -99,6 +104,7 @@ export function loadTransformConfig(env: NodeJS.ProcessEnv): TransformConfig {
     featureLimits: parsed.FEATURE_LIMITS,
     horizonMs: parsed.DETECTOR_HORIZON_MINUTES * 60_000,
     ttlSeconds: parsed.READINGS_TTL_DAYS * 86_400,
+    keySuffixes: parsed.TABLE_KEY_SUFFIXES,
     windowLatenessMs: parsed.WINDOW_LATENESS_SECONDS * 1000,
     detectorState: {
       saveIntervalMs: parsed.DETECTOR_STATE_SAVE_SECONDS * 1000,

@@ -14,9 +14,11 @@ import { toAnomalyEvent, toAnomalyRecords } from '../shared/anomaly-events';
 import type { DetectorStateStore, SaveOutcome } from '../shared/aws/detector-state';
 import { putAllItems, raiseLatest } from '../shared/aws/dynamo-writes';
 import { marshallItem } from '../shared/aws/item-marshalling';
+import { raiseKeySuffixes } from '../shared/aws/key-suffix-setting';
 import { putAllRecords } from '../shared/aws/kinesis-writes';
 import { DEFAULT_RETRY, type RetryOptions } from '../shared/aws/retry';
 import { toCsv } from '../shared/csv';
+import { CSV_OBJECT_CONTENT_TYPE, gzipCsv } from '../shared/csv-object';
 import type { Detector } from '../shared/detector';
 import { buildDocuments, DEFAULT_DOCUMENT_OPTIONS } from '../shared/documents';
 import {
@@ -236,7 +238,7 @@ async function processRecord(record: KinesisStreamRecord, deps: TransformDeps): 
   const documents = buildDocuments(
     source,
     processed,
-    { ...DEFAULT_DOCUMENT_OPTIONS, ttlSeconds: config.ttlSeconds },
+    { ...DEFAULT_DOCUMENT_OPTIONS, ttlSeconds: config.ttlSeconds, keySuffixes: config.keySuffixes },
     config.schema,
   );
   const windows = windowContributions(
@@ -245,7 +247,10 @@ async function processRecord(record: KinesisStreamRecord, deps: TransformDeps): 
     config.windowLatenessMs,
     config.ttlSeconds,
     config.schema,
+    config.keySuffixes,
   );
+  // Readers must know K before the first item under a suffix above 0 exists.
+  await keySuffixesRaised(deps);
   const events = processed.filter((p) => p.isAnomaly).map(toAnomalyEvent);
   // The record's two writes are independent: wait for both, fail the record if either fails.
   await Promise.all([
@@ -262,6 +267,25 @@ async function processRecord(record: KinesisStreamRecord, deps: TransformDeps): 
   return { source, processed, quarantined, anomalies: events.length, warmingUp, restored, latest };
 }
 
+/** Per set of dependencies (an execution environment), the table's K raised once. */
+const raisedKeySuffixes = new WeakMap<TransformDeps, Promise<void>>();
+
+/**
+ * Raises the table's record of K (key-suffix-setting.ts) once per execution environment, before its
+ * first write: K = 1 needs no record. A failed raise is tried again with the next record.
+ */
+function keySuffixesRaised(deps: TransformDeps): Promise<void> {
+  const { keySuffixes, readingsTable } = deps.config;
+  if (keySuffixes <= 1) return Promise.resolve();
+  let raised = raisedKeySuffixes.get(deps);
+  if (!raised) {
+    raised = raiseKeySuffixes(deps.documents, readingsTable, keySuffixes);
+    raisedKeySuffixes.set(deps, raised);
+    raised.catch(() => raisedKeySuffixes.delete(deps));
+  }
+  return raised;
+}
+
 /** The batch's CSV and quarantine objects, and its newest-reading markers. */
 async function writeBatchObjects(outcomes: readonly RecordOutcome[], deps: TransformDeps): Promise<void> {
   const first = outcomes[0].source;
@@ -274,14 +298,18 @@ async function writeBatchObjects(outcomes: readonly RecordOutcome[], deps: Trans
   const quarantined = outcomes.flatMap((o) => o.quarantined);
   const writes: Promise<unknown>[] = [];
   if (readings.length > 0) {
+    // GZIP (csv-object.ts), compressed off the event loop while the other writes go out.
+    const csvObject = gzipCsv(toCsv(readings, deps.config.schema));
     writes.push(
-      deps.s3.send(
-        new PutObjectCommand({
-          Bucket: deps.config.processedBucket,
-          Key: readingsObjectKey(keyParts, deps.config.schema),
-          Body: toCsv(readings, deps.config.schema),
-          ContentType: 'text/csv; charset=utf-8',
-        }),
+      csvObject.then((body) =>
+        deps.s3.send(
+          new PutObjectCommand({
+            Bucket: deps.config.processedBucket,
+            Key: readingsObjectKey(keyParts, deps.config.schema),
+            Body: body,
+            ContentType: CSV_OBJECT_CONTENT_TYPE,
+          }),
+        ),
       ),
     );
   }
@@ -314,7 +342,14 @@ async function raiseLatestOfBatch(outcomes: readonly RecordOutcome[], deps: Tran
   }
   await Promise.all(
     [...latest].map(([equipmentId, { latestMs, expiresAt }]) =>
-      raiseLatest(deps.documents, deps.config.readingsTable, equipmentId, latestMs, expiresAt),
+      raiseLatest(
+        deps.documents,
+        deps.config.readingsTable,
+        equipmentId,
+        latestMs,
+        expiresAt,
+        deps.config.keySuffixes,
+      ),
     ),
   );
 }

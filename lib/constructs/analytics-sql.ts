@@ -94,8 +94,14 @@ export function readSqlFile(path: string, schema: ReadingSchema = LAB_SCHEMA): S
  * Replaces the placeholders, in one pass (a replacement is never read again, so CDK tokens, which look
  * like `${Token[...]}`, are safe). A `${NAME}` in capitals that is not a known placeholder is an error.
  */
-export function substitutePlaceholders(sql: string, values: Record<SqlPlaceholder, string>): string {
+export function substitutePlaceholders(
+  sql: string,
+  values: Record<SqlPlaceholder, string>,
+  /** Placeholders left as they are (the curation's hour, filled in when it runs). */
+  keep: readonly string[] = [],
+): string {
   return sql.replace(/\$\{([A-Z_][A-Z0-9_]*)\}/g, (match, name: string) => {
+    if (keep.includes(name)) return match;
     if (!(SQL_PLACEHOLDERS as readonly string[]).includes(name))
       throw new Error(`unknown placeholder ${match} (known: ${SQL_PLACEHOLDERS.join(', ')})`);
     return values[name as SqlPlaceholder];
@@ -125,6 +131,9 @@ export interface ExternalTableDdl {
 const TEXT_INPUT_FORMAT = 'org.apache.hadoop.mapred.TextInputFormat';
 const TEXT_OUTPUT_FORMAT = 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat';
 const LAZY_SIMPLE_SERDE = 'org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe';
+const PARQUET_INPUT_FORMAT = 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat';
+const PARQUET_OUTPUT_FORMAT = 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat';
+const PARQUET_SERDE = 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe';
 
 type Token = { kind: 'word' | 'ident' | 'string' | 'punct'; text: string; at: number };
 
@@ -192,7 +201,7 @@ function tokenize(sql: string): Token[] {
 
 /**
  * Parses the subset of Athena's CREATE EXTERNAL TABLE that `sql/` uses: columns (with optional
- * COMMENT), COMMENT, PARTITIONED BY, ROW FORMAT SERDE ... WITH SERDEPROPERTIES, STORED AS TEXTFILE or
+ * COMMENT), COMMENT, PARTITIONED BY, ROW FORMAT SERDE ... WITH SERDEPROPERTIES, STORED AS TEXTFILE, PARQUET or
  * INPUTFORMAT/OUTPUTFORMAT, LOCATION and TBLPROPERTIES. Anything else is an error naming where it is.
  */
 export function parseExternalTable(ddl: string): ExternalTableDdl {
@@ -314,6 +323,11 @@ export function parseExternalTable(ddl: string): ExternalTableDdl {
         p++;
         table.inputFormat = TEXT_INPUT_FORMAT;
         table.outputFormat = TEXT_OUTPUT_FORMAT;
+      } else if (isWord('PARQUET')) {
+        p++;
+        table.inputFormat = PARQUET_INPUT_FORMAT;
+        table.outputFormat = PARQUET_OUTPUT_FORMAT;
+        table.serde ??= { library: PARQUET_SERDE, parameters: { 'serialization.format': '1' } };
       } else {
         word('INPUTFORMAT');
         table.inputFormat = string('the input format class');
@@ -383,4 +397,47 @@ export function schemaTableDdl(
   const text = sqlText(file.path, schema);
   const comment = text.slice(0, text.indexOf('CREATE EXTERNAL TABLE'));
   return `${comment}${statement};\n`;
+}
+
+/** The curation's statements, run by the curation state machine and `npm run curate`: not tables, not named queries. */
+export const CURATION_DIR = join(SQL_DIR, 'curation');
+export type CurationFile = 'curate_hour.sql' | 'check_counts.sql';
+/**
+ * The placeholders of the curation's statements that the hour fills in, written `{DT}` (single braces):
+ * not `${DT}`, which CloudFormation would take for a parameter of its own in the state machine's definition.
+ */
+export const HOUR_PLACEHOLDERS = ['PREVIOUS_DT', 'PREVIOUS_HOUR', 'DT', 'HOUR'] as const;
+export type HourPlaceholder = (typeof HOUR_PLACEHOLDERS)[number];
+
+/**
+ * A statement of sql/curation/ expanded for the reading schema, its leading comment dropped: the hour's
+ * placeholders (`{DT}`, `{HOUR}`, `{PREVIOUS_DT}`, `{PREVIOUS_HOUR}`) and `${DATABASE}`,
+ * `${PROCESSED_BUCKET}` left for the caller.
+ */
+export function curationStatement(file: CurationFile, schema: ReadingSchema = LAB_SCHEMA): string {
+  return sqlText(join(CURATION_DIR, file), schema)
+    .split('\n')
+    .filter((_line, i, lines) =>
+      lines.slice(0, i + 1).some((l) => l.trim() !== '' && !l.trim().startsWith('--')),
+    )
+    .join('\n')
+    .trim();
+}
+
+/** Writes an hour into a curation statement: `hour` and the hour before it, both `{ dt, hour }`. */
+export function fillHour(
+  statement: string,
+  hour: { dt: string; hour: string },
+  previous: { dt: string; hour: string },
+): string {
+  const values: Record<HourPlaceholder, string> = {
+    PREVIOUS_DT: previous.dt,
+    PREVIOUS_HOUR: previous.hour,
+    DT: hour.dt,
+    HOUR: hour.hour,
+  };
+  return statement.replace(
+    /\{(PREVIOUS_DT|PREVIOUS_HOUR|DT|HOUR)\}/g,
+    (_m, name: HourPlaceholder) => values[name],
+  );
 }

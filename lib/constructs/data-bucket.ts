@@ -7,6 +7,11 @@ export interface DataBucketProps {
   retainData: boolean;
   /** Objects are deleted this many days after they are written. */
   expirationDays: number;
+  /**
+   * Objects under these prefixes are deleted sooner (S3 applies the shorter of overlapping expirations):
+   * the CSV lake once the curated zone holds its hours.
+   */
+  prefixExpirations?: { id: string; prefix: string; days: number }[];
 }
 
 /**
@@ -24,6 +29,11 @@ export class DataBucket extends s3.Bucket {
       lifecycleRules: [
         { id: 'expire-data', expiration: Duration.days(props.expirationDays) },
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        ...(props.prefixExpirations ?? []).map(({ id, prefix, days }) => ({
+          id,
+          prefix,
+          expiration: Duration.days(days),
+        })),
       ],
       removalPolicy: props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       autoDeleteObjects: !props.retainData,

@@ -1,4 +1,4 @@
-import { readingsPrefix } from '../../lambdas/shared/object-keys';
+import { curatedPrefix, readingsPrefix } from '../../lambdas/shared/object-keys';
 import type { ReadingSchema } from '../../lambdas/shared/reading-schema';
 
 /**
@@ -72,6 +72,8 @@ export function sqlTemplateValues(schema: ReadingSchema): TemplateScope {
     schema_id: schema.id,
     /** Where the CSV objects are, under the bucket: `readings/` or `readings/<name>-v<version>/`. */
     readings_prefix: readingsPrefix(schema),
+    /** Where the curated Parquet is, under the bucket: `curated/` or `curated/<name>-v<version>/`. */
+    curated_prefix: curatedPrefix(schema),
     /** equipment_id's type in the CSV table: INT for integer ids, STRING for string ids. */
     equipment_type: integerIds ? 'INT' : 'STRING',
     integer_ids: integerIds,
@@ -92,6 +94,8 @@ export function sqlTemplateValues(schema: ReadingSchema): TemplateScope {
         f.optional ? `${featureValue(f.name)} AS ${queryIdentifier(f.name)}` : queryIdentifier(f.name),
       )
       .join(', '),
+    /** The features as columns of a query over curated_readings (all DOUBLE there), comma-separated. */
+    feature_columns: schema.features.map((f) => queryIdentifier(f.name)).join(', '),
     features: schema.features.map((feature, i) => ({
       /** The name as it is, for derived names (avg_{{name}}). */
       name: feature.name,

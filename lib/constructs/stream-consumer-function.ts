@@ -81,6 +81,8 @@ export class StreamConsumerFunction extends Construct {
         sourceMap: true,
         // Maps to file and line without embedding the sources: a fraction of the size.
         sourcesContent: false,
+        // esbuild's errors only: `npm run synth` stays quiet (its size notes are no warning: the SDK is bundled).
+        logLevel: nodejs.LogLevel.ERROR,
         target: 'node24',
         // The SDK is bundled, so the tested version is the deployed one.
         externalModules: [],

@@ -9,6 +9,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DETECTOR_STATE_PK_PREFIX } from '../../lambdas/shared/aws/detector-state';
 import { parseDetectorModel } from '../../lambdas/shared/detector/model';
+import { KEY_SUFFIXES_PK } from '../../lambdas/shared/key-suffixes';
 import { TRANSFORM_SERVICE } from '../../lambdas/shared/metrics-catalog';
 import { LAB_SCHEMA, type ReadingSchema } from '../../lambdas/shared/reading-schema';
 import { NO_MODEL } from '../config';
@@ -39,6 +40,8 @@ export interface TransformProps {
   featureLimits: string;
   readingsTtlDays: number;
   windowLatenessSeconds: number;
+  /** K: the partition keys a minute's documents and window contributions spread over (TABLE_KEY_SUFFIXES). */
+  tableKeySuffixes: number;
   batchSize: number;
   batchingWindow: Duration;
   retryAttempts: number;
@@ -61,7 +64,14 @@ const TASK_ROOT = '/var/task';
  * Partition keys of the table the transform writes (lambdas/shared/documents.ts, minute-windows.ts
  * and aws/detector-state.ts), and the ones it reads: only its detector states.
  */
-export const TRANSFORM_LEADING_KEYS = ['readings#*', 'minutes#*', 'latest', `${DETECTOR_STATE_PK_PREFIX}*`];
+export const TRANSFORM_LEADING_KEYS = [
+  'readings#*',
+  'minutes#*',
+  'latest',
+  'latest#*',
+  KEY_SUFFIXES_PK,
+  `${DETECTOR_STATE_PK_PREFIX}*`,
+];
 export const TRANSFORM_READ_LEADING_KEYS = [`${DETECTOR_STATE_PK_PREFIX}*`];
 
 /**
@@ -105,6 +115,7 @@ export class Transform extends Construct {
         FEATURE_LIMITS: props.featureLimits,
         READINGS_TTL_DAYS: String(props.readingsTtlDays),
         WINDOW_LATENESS_SECONDS: String(props.windowLatenessSeconds),
+        TABLE_KEY_SUFFIXES: String(props.tableKeySuffixes),
       },
       batchSize: props.batchSize,
       batchingWindow: props.batchingWindow,

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { last3Command } from '../../cli/last3';
 import { queryLastMinutes } from '../../lambdas/shared/aws/last-minutes';
@@ -22,6 +22,9 @@ const detector = createDetector(parseDetectorModel(defaultModel));
 function fakeTable() {
   const items: Record<string, unknown>[] = [];
   const stub: AwsClientStub<DynamoDBDocumentClient> = mockClient(DynamoDBDocumentClient);
+  stub.on(GetCommand).callsFake((input) => ({
+    Item: items.find((item) => item.pk === input.Key.pk && item.sk === input.Key.sk),
+  }));
   stub.on(QueryCommand).callsFake((input) => {
     const values = input.ExpressionAttributeValues;
     const prefix = values[':equipment'] as string | undefined;
@@ -92,6 +95,22 @@ describe('last 3 minutes', () => {
       'readings#2026-11-23T19:49',
       'readings#2026-11-23T19:50',
     ]);
+  });
+
+  test('with K = 3 recorded in the table, each minute is read under its 3 keys; old documents included', async () => {
+    table.items.push({ pk: 'settings', sk: 'key-suffixes', suffixes: 3 });
+    const result = await queryLastMinutes(client(), { tableName: 't', relativeTo: 'now', nowMs: NOW });
+
+    // The documents stored above are unsuffixed (suffix 0), as every document written before suffixes.
+    expect(result.rows).toHaveLength(7);
+    const partitions = table.stub
+      .commandCalls(QueryCommand)
+      .map((c) => c.args[0].input.ExpressionAttributeValues?.[':pk']);
+    expect(partitions.sort()).toEqual(
+      ['19:47', '19:48', '19:49', '19:50'].flatMap((minute) =>
+        ['', '#1', '#2'].map((suffix) => `readings#2026-11-23T${minute}${suffix}`),
+      ),
+    );
   });
 
   test("relative to latest for one equipment ends the window at that equipment's newest reading", async () => {

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import type { DynamoTarget } from '../../cli/targets';
 import { type DashboardOptions, dashboardCommand, startDashboard } from '../../dashboard/cli';
@@ -27,6 +27,7 @@ const io = {
 beforeEach(() => {
   stub = mockClient(DynamoDBDocumentClient);
   stub.on(QueryCommand).resolves({ Items: [] });
+  stub.on(GetCommand).resolves({});
   targets = [];
 });
 afterEach(async () => {

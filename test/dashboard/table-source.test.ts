@@ -19,6 +19,9 @@ const NOW = Date.UTC(2026, 10, 23, 19, 50, 30);
 function fakeTable() {
   const items: Record<string, unknown>[] = [];
   const stub: AwsClientStub<DynamoDBDocumentClient> = mockClient(DynamoDBDocumentClient);
+  stub.on(GetCommand).callsFake((input) => ({
+    Item: items.find((item) => item.pk === input.Key.pk && item.sk === input.Key.sk),
+  }));
   stub.on(QueryCommand).callsFake((input) => {
     const values = input.ExpressionAttributeValues;
     const prefix = values[':equipment'] as string | undefined;
@@ -163,7 +166,10 @@ describe('TableSource', () => {
     await new TableSource(client(), 'readings', { now: () => NOW }).snapshot();
 
     expect(table.stub.commandCalls(ScanCommand)).toHaveLength(0);
-    expect(table.stub.commandCalls(GetCommand)).toHaveLength(0);
+    // Besides one GetItem: the table's number of key suffixes, read once for both queries.
+    expect(table.stub.commandCalls(GetCommand).map((call) => call.args[0].input.Key)).toEqual([
+      { pk: 'settings', sk: 'key-suffixes' },
+    ]);
     const queries = table.stub.commandCalls(QueryCommand).map((call) => call.args[0].input);
     expect(queries.every((query) => query.TableName === 'readings')).toBe(true);
     expect(queries.map((query) => query.ExpressionAttributeValues?.[':pk']).sort()).toEqual([

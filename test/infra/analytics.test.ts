@@ -78,7 +78,7 @@ describe('Glue database and tables', () => {
       Properties: { DatabaseInput: { Name: 'dev_2_sensor_pipeline' } },
     });
     base.template.resourceCountIs('AWS::Glue::Database', 1);
-    base.template.resourceCountIs('AWS::Glue::Table', 2);
+    base.template.resourceCountIs('AWS::Glue::Table', 3);
   });
 
   test('processed_readings: the CSV header as columns, OpenCSVSerde skipping the header, under readings/ of the processed bucket, projected on dt/hour', () => {
@@ -311,25 +311,26 @@ describe('IAM: the query policy', () => {
     expect(glue).toHaveLength(2);
   });
 
-  test('S3: reads readings/ of the processed bucket and raw/ of the raw bucket (never quarantine/), writes only results/ of the results bucket', () => {
+  test('S3: reads readings/ and curated/ of the processed bucket and raw/ of the raw bucket (never quarantine/), writes only results/ of the results bucket', () => {
     const s3 = statements().filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
     const objects = (bucketId: string, prefix: string) => ({
       'Fn::Join': ['', [arnOf(bucketId), `/${prefix}`]],
     });
     const get = s3.find((s) => JSON.stringify(actionsOf(s)) === '["s3:GetObject"]');
     expect(get.Resource).toEqual([
+      objects(ids.processedBucket, 'curated/*'),
       objects(ids.processedBucket, 'readings/*'),
       objects(ids.rawBucket, 'raw/*'),
     ]);
-    for (const [bucketId, prefix] of [
-      [ids.processedBucket, 'readings/*'],
-      [ids.rawBucket, 'raw/*'],
+    for (const [bucketId, prefixes] of [
+      [ids.processedBucket, ['curated/*', 'readings/*']],
+      [ids.rawBucket, ['raw/*']],
     ]) {
       expect(s3).toContainEqual(
         expect.objectContaining({
           Action: 's3:ListBucket',
-          Resource: arnOf(bucketId),
-          Condition: { StringLike: { 's3:prefix': [prefix] } },
+          Resource: arnOf(bucketId as string),
+          Condition: { StringLike: { 's3:prefix': prefixes } },
         }),
       );
     }

@@ -182,7 +182,8 @@ describe('stream consumers (event source mappings)', () => {
       json,
       mappingId,
       'AWS::Lambda::EventSourceMapping',
-      expectedMapping(ids.transformFunction, ids.transformDlq),
+      // A 10-second batching window by default: fewer, larger batches (see What it costs).
+      expectedMapping(ids.transformFunction, ids.transformDlq, { window: 10 }),
     );
     expectResource(json, ids.transformDlq, 'AWS::SQS::Queue', {});
   });
@@ -256,6 +257,21 @@ describe('Lambda functions', () => {
     });
   });
 
+  test("the transform's TABLE_KEY_SUFFIXES is K: inputShardCount by default (1), or tableKeySuffixes", () => {
+    expect(json.Resources[ids.transformFunction].Properties.Environment.Variables.TABLE_KEY_SUFFIXES).toBe(
+      '1',
+    );
+    const variant = synthPipeline({ inputShardCount: '3' });
+    expect(
+      variant.json.Resources[idsOf(variant).transformFunction].Properties.Environment.Variables
+        .TABLE_KEY_SUFFIXES,
+    ).toBe('3');
+    const set = synthPipeline({ inputShardCount: '3', tableKeySuffixes: '8' });
+    expect(
+      set.json.Resources[idsOf(set).transformFunction].Properties.Environment.Variables.TABLE_KEY_SUFFIXES,
+    ).toBe('8');
+  });
+
   test("the alerter's environment names the alerts topic, the quiet period (60 s) and the alert budget (20 a minute), or alertQuietPeriodSeconds and alertBudgetPerMinute from context", () => {
     expectResource(json, ids.alerterFunction, 'AWS::Lambda::Function', {
       Properties: {
@@ -288,8 +304,9 @@ describe('Lambda functions', () => {
 describe('log groups', () => {
   const expectLogGroups = (template: Json, days: number) => {
     const logGroups = resourcesOfType(template, 'AWS::Logs::LogGroup');
-    // The transform's, the alerter's, Firehose's delivery logs and the bucket auto-delete function's.
-    expect(logGroups).toHaveLength(4);
+    // The transform's, the alerter's, Firehose's delivery logs, the bucket auto-delete function's and
+    // the curation state machine's.
+    expect(logGroups).toHaveLength(5);
     for (const [id] of logGroups) {
       expectResource(template, id, 'AWS::Logs::LogGroup', {
         Properties: { RetentionInDays: days },
@@ -311,6 +328,7 @@ describe('log groups', () => {
         ids.alerterLogs,
         ids.deliveryLogs,
         logicalIdAt(base.stack, 'Custom::S3AutoDeleteObjectsCustomResourceProvider/Logs'),
+        logicalIdAt(base.stack, 'Curation/Logs'),
       ].sort(),
     );
   });
@@ -610,7 +628,7 @@ describe('IAM least privilege', () => {
       Resource: arnOf(ids.table),
       Condition: {
         'ForAllValues:StringLike': {
-          'dynamodb:LeadingKeys': ['readings#*', 'minutes#*', 'latest', 'state#*'],
+          'dynamodb:LeadingKeys': ['readings#*', 'minutes#*', 'latest', 'latest#*', 'settings', 'state#*'],
         },
       },
     });
@@ -629,7 +647,7 @@ describe('IAM least privilege', () => {
       (r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Environment?.Variables?.READINGS_TABLE,
     );
     expect(transform?.Properties.Environment.Variables.MODEL_PATH).toBeUndefined();
-    expect(transform?.Properties.Environment.Variables.DETECTOR_STATE_SAVE_SECONDS).toBe('10');
+    expect(transform?.Properties.Environment.Variables.DETECTOR_STATE_SAVE_SECONDS).toBe('60');
   });
 
   test('the alerter may only GetItem/PutItem its episode items and UpdateItem its alert-budget items of the readings table', () => {
@@ -763,6 +781,22 @@ describe('context validation', () => {
     expect(() => readPipelineConfig(read({ [key]: value }))).toThrow(`${key}=${JSON.stringify(value)}`);
   });
 
+  test.each([['0'], ['501'], ['2.5'], ['many']])(
+    'readPipelineConfig rejects tableKeySuffixes=%p, saying what it takes',
+    (value) => {
+      expect(() => readPipelineConfig(read({ tableKeySuffixes: value }))).toThrow(
+        `tableKeySuffixes="${value}": must be a whole number of key suffixes from 1 to 500`,
+      );
+    },
+  );
+
+  test('tableKeySuffixes defaults to inputShardCount, and to 4 with on-demand streams', () => {
+    expect(readPipelineConfig(() => undefined).tableKeySuffixes).toBe(1);
+    expect(readPipelineConfig(read({ inputShardCount: '12' })).tableKeySuffixes).toBe(12);
+    expect(readPipelineConfig(read({ streamMode: 'on-demand' })).tableKeySuffixes).toBe(4);
+    expect(readPipelineConfig(read({ inputShardCount: '12', tableKeySuffixes: 2 })).tableKeySuffixes).toBe(2);
+  });
+
   test('readPipelineConfig reports every bad value at once', () => {
     expect(() => readPipelineConfig(read({ streamMode: 'fast', transformBatchSize: 0 }))).toThrow(
       /streamMode="fast"[\s\S]*transformBatchSize=0/,
@@ -798,11 +832,13 @@ describe('context validation', () => {
       streamMode: 'provisioned',
       streamRetentionHours: 24,
       transformBatchSize: 100,
-      transformBatchingWindowSeconds: 1,
+      transformBatchingWindowSeconds: 10,
       transformRetryAttempts: 3,
       transformMaxRecordAgeSeconds: 3600,
       tableBillingMode: 'on-demand',
       pointInTimeRecovery: true,
+      readingsTtlDays: 2,
+      detectorStateSaveSeconds: 60,
       dataExpirationDays: 90,
       logRetentionDays: 14,
       retainData: false,

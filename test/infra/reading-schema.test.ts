@@ -222,17 +222,27 @@ describe('Athena of a SKAB deployment', () => {
     const statements = iamStatements(skab.json)
       .filter((s) => s.source === ids.policy)
       .map((s) => s.statement);
-    const get = statements.find((s) => JSON.stringify(actionsOf(s)) === '["s3:GetObject"]');
-    expect(asArray(get.Resource)[0]).toEqual({
-      'Fn::Join': ['', [arnOf(ids.processedBucket), '/readings/skab-pump-v1/*']],
-    });
-    expect(statements).toContainEqual(
-      expect.objectContaining({
-        Action: 's3:ListBucket',
-        Resource: arnOf(ids.processedBucket),
-        Condition: { StringLike: { 's3:prefix': ['readings/skab-pump-v1/*'] } },
-      }),
+    // The CSV lake and the curated zone of this schema version, and nothing else of the bucket.
+    const objects = statements
+      .filter((s) => JSON.stringify(actionsOf(s)) === '["s3:GetObject"]')
+      .flatMap((s) => asArray(s.Resource));
+    expect(objects).toEqual(
+      expect.arrayContaining([
+        { 'Fn::Join': ['', [arnOf(ids.processedBucket), '/readings/skab-pump-v1/*']] },
+        { 'Fn::Join': ['', [arnOf(ids.processedBucket), '/curated/skab-pump-v1/*']] },
+      ]),
     );
+    for (const resource of objects.filter((r) => JSON.stringify(r).includes(ids.processedBucket)))
+      expect(JSON.stringify(resource)).toMatch(/\/(readings|curated)\/skab-pump-v1\/\*"\]\]\}$/);
+    const list = statements.find(
+      (s) =>
+        s.Action === 's3:ListBucket' &&
+        JSON.stringify(s.Resource) === JSON.stringify(arnOf(ids.processedBucket)),
+    );
+    expect(list?.Condition.StringLike['s3:prefix']).toEqual(
+      expect.arrayContaining(['readings/skab-pump-v1/*', 'curated/skab-pump-v1/*']),
+    );
+    expect(list?.Condition.StringLike['s3:prefix']).toHaveLength(2);
   });
 });
 

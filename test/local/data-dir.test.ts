@@ -50,6 +50,8 @@ describe('local pipeline with --data-dir', () => {
     dashboard: false,
     port: 0,
     quiet: true,
+    // No .local/endpoints.json in the project folder: test files run side by side.
+    endpointsDir: false,
     out: () => {},
     signal: new AbortController().signal,
     dataDir: dir,

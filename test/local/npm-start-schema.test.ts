@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { parse } from 'csv-parse/sync';
+import { csvObjectText } from '../../lambdas/shared/csv-object';
 import { READINGS_PREFIX } from '../../lambdas/shared/object-keys';
 import { localClients } from '../../local/clients';
 import { LOCAL_NAMES } from '../../local/names';
@@ -38,6 +39,8 @@ function options(overrides: Partial<LocalRunOptions>): LocalRunOptions {
     dashboard: false,
     port: 0,
     quiet: true,
+    // No .local/endpoints.json in the project folder: test files run side by side.
+    endpointsDir: false,
     out: () => {},
     signal: new AbortController().signal,
     ...overrides,
@@ -77,7 +80,10 @@ async function csvLake(dataDir: string): Promise<Record<string, string>[]> {
       const body = await s3.send(
         new GetObjectCommand({ Bucket: LOCAL_NAMES.processedBucket, Key: object.Key }),
       );
-      const text = await (body.Body as { transformToString(): Promise<string> }).transformToString();
+      const bytes = await (
+        body.Body as { transformToByteArray(): Promise<Uint8Array> }
+      ).transformToByteArray();
+      const text = csvObjectText(object.Key as string, bytes);
       rows.push(...(parse(text, { columns: true }) as Record<string, string>[]));
     }
     return rows;

@@ -17,6 +17,8 @@ function options(overrides: Partial<LocalRunOptions>): LocalRunOptions {
     dashboard: false,
     port: 0,
     quiet: true,
+    // No .local/endpoints.json in the project folder: test files run side by side.
+    endpointsDir: false,
     out: () => {},
     signal: new AbortController().signal,
     ...overrides,

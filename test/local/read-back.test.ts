@@ -1,4 +1,7 @@
+import { gunzipSync } from 'node:zlib';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { READINGS_PREFIX } from '../../lambdas/shared/object-keys';
 import { LOCAL_NAMES } from '../../local/names';
 import { LocalPipeline } from '../../local/pipeline';
 import { readBackCounts } from '../../local/read-back';
@@ -37,6 +40,49 @@ describe('read-back counts', () => {
         dynamoReadings: 40,
         archivedReadings: 40,
         quarantined: 0,
+      });
+    } finally {
+      await pipeline.stop();
+    }
+  });
+
+  test('the CSV objects are read in both forms: GZIP (.csv.gz, written now) and plain (.csv, an earlier version)', async () => {
+    const pipeline = await LocalPipeline.start();
+    try {
+      await pipeline.clients.kinesis.send(
+        new PutRecordsCommand({
+          StreamName: LOCAL_NAMES.inputStream,
+          Records: [{ PartitionKey: '101', Data: Buffer.from(readings(10)) }],
+        }),
+      );
+      await pipeline.drain(60_000);
+      const listed = await pipeline.clients.s3.send(
+        new ListObjectsV2Command({ Bucket: LOCAL_NAMES.processedBucket, Prefix: READINGS_PREFIX }),
+      );
+      const keys = (listed.Contents ?? []).map((object) => object.Key as string);
+      expect(keys).toHaveLength(1);
+      expect(keys[0]).toMatch(/\.csv\.gz$/);
+      // The same object as an earlier version wrote it, under another batch's name: plain CSV.
+      const object = await pipeline.clients.s3.send(
+        new GetObjectCommand({ Bucket: LOCAL_NAMES.processedBucket, Key: keys[0] }),
+      );
+      // The same rows again, as a retried batch would have written them: counted as rows, not as readings.
+      const bytes = await (
+        object.Body as { transformToByteArray(): Promise<Uint8Array> }
+      ).transformToByteArray();
+      const text = gunzipSync(bytes).toString('utf8');
+      await pipeline.clients.s3.send(
+        new PutObjectCommand({
+          Bucket: LOCAL_NAMES.processedBucket,
+          Key: keys[0].replace(/-(\d+)\.csv\.gz$/, '-old.csv'),
+          Body: text,
+        }),
+      );
+
+      expect(await readBackCounts(pipeline.clients)).toMatchObject({
+        valid: 10,
+        csvRows: 20,
+        csvObjects: 2,
       });
     } finally {
       await pipeline.stop();

@@ -1,12 +1,33 @@
+import { join } from 'node:path';
+import { DEFAULT_DECODE_LIMITS } from '../../lambdas/shared/decode';
+import { createDetector } from '../../lambdas/shared/detector';
 import {
   buildDocuments,
   DEFAULT_DOCUMENT_OPTIONS,
   DOCUMENT_COLUMNS,
+  DocumentFormatError,
+  documentReadingCount,
   flattenDocument,
   type ReadingDocument,
 } from '../../lambdas/shared/documents';
+import type { RecordSource } from '../../lambdas/shared/processed-reading';
+import { DEFAULT_VALIDATION_LIMITS } from '../../lambdas/shared/reading';
+import { LAB_SCHEMA, type ReadingSchema } from '../../lambdas/shared/reading-schema';
+import { loadReadingSchema } from '../../lambdas/shared/reading-schema-file';
+import { scoreRecord } from '../../lambdas/shared/score-record';
+import { createLabGenerator } from '../../simulator/generator';
+import { createSchemaGenerator } from '../../simulator/schema-generator';
+import { buildLegacyDocuments } from '../fixtures/legacy-documents';
 import { dynamoItemSize, dynamoValueSize } from './dynamodb-item-size';
-import { ARRIVAL_MS, processRecord, rawReading, SOURCE, simulatorReadings, toReadingRow } from './fixtures';
+import {
+  ARRIVAL_MS,
+  defaultModel,
+  processRecord,
+  rawReading,
+  SOURCE,
+  simulatorReadings,
+  toReadingRow,
+} from './fixtures';
 
 const ONE_MINUTE_OF_1000 = processRecord(simulatorReadings(1000));
 
@@ -54,8 +75,10 @@ describe('buildDocuments and flattenDocument', () => {
       arrival_ms: ARRIVAL_MS,
       expires_at: ARRIVAL_MS / 1000 + 7 * 24 * 3600,
       columns: [...DOCUMENT_COLUMNS],
+      form: 2,
     });
-    expect(document.readings).toHaveLength(1000);
+    expect(document.data).toBeInstanceOf(Uint8Array);
+    expect(documentReadingCount(document)).toBe(1000);
   });
 
   it('gives one document per UTC minute when the readings span two minutes', () => {
@@ -97,12 +120,14 @@ describe('buildDocuments and flattenDocument', () => {
     });
     expect(documents.length).toBeGreaterThan(5);
     for (const document of documents) {
-      expect(Buffer.byteLength(JSON.stringify(document))).toBeLessThanOrEqual(maxDocumentBytes);
+      expect(dynamoItemSize(document as unknown as Record<string, unknown>)).toBeLessThanOrEqual(
+        maxDocumentBytes,
+      );
     }
     expect(documents.map((d) => d.part)).toEqual(documents.map((_, i) => i));
     expect(new Set(documents.map((d) => d.sk)).size).toBe(documents.length);
     expect(documents.reduce((sum, d) => sum + d.count, 0)).toBe(1000);
-    expect(documents.flatMap((d) => d.readings.map((row) => row[0]))).toEqual(
+    expect(documents.flatMap((d) => flattenDocument(d).map((row) => row.reading_index))).toEqual(
       ONE_MINUTE_OF_1000.map((p) => p.index),
     );
   });
@@ -154,5 +179,147 @@ describe('DynamoDB item size', () => {
         `${explained} anomalies with ${Object.keys(document.reasons).length} distinct reasons; JSON ${Buffer.byteLength(JSON.stringify(document))} bytes)`,
     );
     expect(size).toBeLessThan(100_000);
+  });
+});
+
+/** DynamoDB bills a write unit per KB (1,024 bytes) of an item, rounded up, per item written. */
+const writeUnits = (item: object) => Math.ceil(dynamoItemSize(item as Record<string, unknown>) / 1024);
+
+/**
+ * Write units per 1,000 readings of documents of each form, over `steps` steps of a simulator's
+ * 1,000-reading records as the transform scores them (the default model for the lab's schema).
+ */
+function measureWriteUnits(schema: ReadingSchema, steps: number) {
+  const lab = schema.isLab;
+  const generator = lab
+    ? createLabGenerator({ seed: 1 })
+    : createSchemaGenerator({ schema, seed: 1, burstSize: 1000 });
+  const detector = lab ? createDetector(defaultModel()) : createDetector(undefined, {}, schema);
+  const limits = { ...DEFAULT_DECODE_LIMITS, ...DEFAULT_VALIDATION_LIMITS };
+  let t = Date.UTC(2026, 10, 23, 19, 0, 0);
+  const totals = { readings: 0, oldUnits: 0, newUnits: 0, oldBytes: 0, newBytes: 0, documents: 0 };
+  for (let s = 0; s < steps; s++) {
+    const step = generator.nextStep(t, 3000);
+    t = step.endMs;
+    for (const [b, burst] of step.bursts.entries()) {
+      const source: RecordSource = {
+        ...SOURCE,
+        partitionKey: String(burst.equipmentId),
+        sequenceNumber: `${SOURCE.sequenceNumber.slice(0, -6)}${String(s * 10 + b).padStart(6, '0')}`,
+        arrivalMs: t + 1_000,
+      };
+      const { processed } = scoreRecord(source, Buffer.from(burst.json), detector, limits, schema);
+      const fresh = buildDocuments(source, processed, undefined, schema);
+      const old = buildLegacyDocuments(source, processed, undefined, schema);
+      totals.readings += processed.length;
+      totals.documents += fresh.length;
+      for (const d of fresh) {
+        totals.newUnits += writeUnits(d);
+        totals.newBytes += dynamoItemSize(d as unknown as Record<string, unknown>);
+      }
+      for (const d of old) {
+        totals.oldUnits += writeUnits(d);
+        totals.oldBytes += dynamoItemSize(d as unknown as Record<string, unknown>);
+      }
+    }
+  }
+  const per1000 = (n: number) => (n * 1000) / totals.readings;
+  return {
+    oldUnits: per1000(totals.oldUnits),
+    newUnits: per1000(totals.newUnits),
+    oldBytes: totals.oldBytes / totals.documents,
+    newBytes: totals.newBytes / totals.documents,
+  };
+}
+
+describe('the size bound', () => {
+  it('keeps every document of a 5,000-reading record of full-precision values within maxDocumentBytes', () => {
+    const processed = processRecord(simulatorReadings(5000, { stepMs: 10 }));
+    for (const maxDocumentBytes of [200_000, 50_000]) {
+      const documents = buildDocuments(SOURCE, processed, { ...DEFAULT_DOCUMENT_OPTIONS, maxDocumentBytes });
+      expect(documents.reduce((n, d) => n + d.count, 0)).toBe(5000);
+      for (const document of documents)
+        expect(dynamoItemSize(document as unknown as Record<string, unknown>)).toBeLessThanOrEqual(
+          maxDocumentBytes,
+        );
+    }
+  });
+});
+
+describe('write units per 1,000 readings, form 1 against form 2', () => {
+  it("cuts the lab simulator's by at least 3x (measured: about 38 against 10)", () => {
+    const { oldUnits, newUnits, oldBytes, newBytes } = measureWriteUnits(LAB_SCHEMA, 10);
+    console.log(
+      `lab: ${oldUnits.toFixed(1)} -> ${newUnits.toFixed(1)} write units per 1,000 readings ` +
+        `(documents of ${Math.round(oldBytes)} -> ${Math.round(newBytes)} bytes)`,
+    );
+    expect(oldUnits).toBeGreaterThan(33);
+    expect(newUnits).toBeLessThanOrEqual(oldUnits / 3);
+    expect(newUnits).toBeLessThanOrEqual(11);
+  });
+
+  it("cuts SKAB's simulated pump readings too", () => {
+    const skab = loadReadingSchema(join(__dirname, '..', '..', 'schemas', 'skab.json'));
+    const { oldUnits, newUnits, oldBytes, newBytes } = measureWriteUnits(skab, 5);
+    console.log(
+      `SKAB: ${oldUnits.toFixed(1)} -> ${newUnits.toFixed(1)} write units per 1,000 readings ` +
+        `(documents of ${Math.round(oldBytes)} -> ${Math.round(newBytes)} bytes)`,
+    );
+    expect(newUnits).toBeLessThanOrEqual(oldUnits / 3);
+  });
+});
+
+describe('key suffixes', () => {
+  const records = Array.from({ length: 40 }, (_, i) => ({ ...SOURCE, sequenceNumber: `4965${i}` }));
+  const reading = [rawReading()];
+
+  it('K = 1 writes the unsuffixed key, as before', () => {
+    const [document] = buildDocuments(SOURCE, processRecord(reading));
+    expect(document.pk).toBe('readings#2026-11-23T19:47');
+  });
+
+  it('spreads records over readings#<minute> and readings#<minute>#1..K-1, the same key on every retry', () => {
+    const options = { ...DEFAULT_DOCUMENT_OPTIONS, keySuffixes: 4 };
+    const keys = records.map(
+      (source) => buildDocuments(source, processRecord(reading, source), options)[0].pk,
+    );
+    expect(new Set(keys)).toEqual(
+      new Set([
+        'readings#2026-11-23T19:47',
+        'readings#2026-11-23T19:47#1',
+        'readings#2026-11-23T19:47#2',
+        'readings#2026-11-23T19:47#3',
+      ]),
+    );
+    const again = records.map(
+      (source) => buildDocuments(source, processRecord(reading, source), options)[0].pk,
+    );
+    expect(again).toEqual(keys);
+  });
+});
+
+describe('reading documents as untrusted input', () => {
+  const [document] = buildDocuments(SOURCE, processRecord(simulatorReadings(20)));
+  const named = /^document readings#2026-11-23T19:47\/101#shardId-000000000000#\d+#0: /;
+
+  it('refuses damaged binary readings with a clear error naming the document', () => {
+    const damaged = Uint8Array.from(document.data);
+    damaged[damaged.length - 3] ^= 0xff;
+    expect(() => flattenDocument({ ...document, data: damaged })).toThrow(DocumentFormatError);
+    expect(() => flattenDocument({ ...document, data: damaged })).toThrow(named);
+    expect(() => flattenDocument({ ...document, data: document.data.subarray(0, 10) })).toThrow(named);
+  });
+
+  it('refuses a count the readings do not hold, an unknown form, and readings that are not binary', () => {
+    expect(() => flattenDocument({ ...document, count: 21 })).toThrow(
+      /hold 20 x 8 values where the document says 21 x 8/,
+    );
+    expect(() => flattenDocument({ ...document, count: 1e12 })).toThrow(/exceed/);
+    expect(() => flattenDocument({ ...document, form: 3 } as unknown as ReadingDocument)).toThrow(
+      /form 3 is unknown/,
+    );
+    expect(() => flattenDocument({ ...document, data: 'abc' } as unknown as ReadingDocument)).toThrow(
+      /not a binary value/,
+    );
   });
 });

@@ -1,6 +1,6 @@
 /**
  * DynamoDB item size, per AWS's rules: each attribute is its name's UTF-8 bytes plus its value; strings
- * are their UTF-8 bytes, numbers about (significant digits) / 2 + 1 bytes, lists and maps 3 bytes plus
+ * are their UTF-8 bytes, binary values their bytes, numbers about (significant digits) / 2 + 1 bytes, lists and maps 3 bytes plus
  * 1 byte per element plus the elements (a map's keys count as names), booleans and null 1 byte.
  */
 export function dynamoItemSize(item: Record<string, unknown>): number {
@@ -15,6 +15,7 @@ export function dynamoItemSize(item: Record<string, unknown>): number {
 export function dynamoValueSize(value: unknown): number {
   if (value === null || typeof value === 'boolean') return 1;
   if (typeof value === 'string') return Buffer.byteLength(value);
+  if (value instanceof Uint8Array) return value.byteLength;
   if (typeof value === 'number') return Math.ceil(significantDigits(value) / 2) + 1;
   if (Array.isArray(value))
     return 3 + value.reduce<number>((sum, element) => sum + 1 + dynamoValueSize(element), 0);

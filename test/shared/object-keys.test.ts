@@ -30,10 +30,10 @@ describe('object keys', () => {
     expect(timePartition(Date.UTC(2027, 0, 1, 0, 0, 0))).toBe('dt=2027-01-01/hour=00');
   });
 
-  it('readingsObjectKey is readings/dt=.../hour=../<shard>-<seq>.csv', () => {
+  it('readingsObjectKey is readings/dt=.../hour=../<shard>-<seq>.csv.gz (GZIP)', () => {
     expect(READINGS_PREFIX).toBe('readings/');
     expect(readingsObjectKey(batch)).toBe(
-      'readings/dt=2026-11-23/hour=19/shardId-000000000003-49654321098765432109876543210987654321098765432109876543.csv',
+      'readings/dt=2026-11-23/hour=19/shardId-000000000003-49654321098765432109876543210987654321098765432109876543.csv.gz',
     );
   });
 
@@ -50,7 +50,7 @@ describe('object keys', () => {
     const skab = loadReadingSchema(join(SCHEMAS, 'skab.json'));
     const meter = loadReadingSchema(join(SCHEMAS, 'power-meter.yaml'));
     expect(readingsObjectKey(batch, skab)).toBe(
-      'readings/skab-pump-v1/dt=2026-11-23/hour=19/shardId-000000000003-49654321098765432109876543210987654321098765432109876543.csv',
+      'readings/skab-pump-v1/dt=2026-11-23/hour=19/shardId-000000000003-49654321098765432109876543210987654321098765432109876543.csv.gz',
     );
     expect(readingsPrefix(meter)).toBe('readings/power-meter-v1/');
     const skab2 = { ...skab, version: '2.0-rc1' };

@@ -1,16 +1,23 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
+import { decodeColumns } from '../../lambdas/shared/column-codec';
 import { toCsv } from '../../lambdas/shared/csv';
 import { createDetector } from '../../lambdas/shared/detector';
-import { buildDocuments, flattenDocument } from '../../lambdas/shared/documents';
+import {
+  buildDocuments,
+  DOCUMENT_FORM,
+  flattenDocument,
+  type LegacyReadingDocument,
+} from '../../lambdas/shared/documents';
 import { mergeContributions, windowContributions } from '../../lambdas/shared/minute-windows';
 import type { ProcessedReading, RecordSource } from '../../lambdas/shared/processed-reading';
 import { readingValidator } from '../../lambdas/shared/reading';
 import { LAB_SCHEMA } from '../../lambdas/shared/reading-schema';
 import { loadReadingSchema } from '../../lambdas/shared/reading-schema-file';
 import { scoreRecord } from '../../lambdas/shared/score-record';
-import { encodeJson, LIMITS } from './fixtures';
+import { buildLegacyDocuments } from '../fixtures/legacy-documents';
+import { encodeJson, LIMITS, toReadingRow } from './fixtures';
 
 const ROOT = join(__dirname, '..', '..');
 const GOLDEN = join(ROOT, 'test', 'fixtures', 'lab-golden');
@@ -53,15 +60,49 @@ describe("the lab's schema writes what the pipeline wrote before the reading sch
     ['no schema given', undefined],
     ['the lab schema', LAB_SCHEMA],
     ['schemas/lab.json', loadReadingSchema(join(ROOT, 'schemas', 'lab.json'))],
-  ])('%s: the CSV object, the documents and the window contributions', (_name, schema) => {
+  ])('%s: the CSV object and the window contributions', (_name, schema) => {
     const readings = labReadings();
     expect(toCsv(readings, schema)).toBe(readFileSync(join(GOLDEN, 'readings.csv'), 'utf8'));
-    expect(`${JSON.stringify(buildDocuments(SOURCE, readings, undefined, schema), null, 2)}\n`).toBe(
-      readFileSync(join(GOLDEN, 'documents.json'), 'utf8'),
-    );
     expect(
       `${JSON.stringify(windowContributions(SOURCE, readings, 120_000, 86_400, schema), null, 2)}\n`,
     ).toBe(readFileSync(join(GOLDEN, 'windows.json'), 'utf8'));
+  });
+});
+
+describe('documents: form 1 (the golden file) still read, form 2 written with the same summary', () => {
+  const golden = () =>
+    JSON.parse(readFileSync(join(GOLDEN, 'documents.json'), 'utf8')) as LegacyReadingDocument[];
+
+  test('the form 1 test builder writes the golden documents byte for byte (it is the old writer)', () => {
+    expect(`${JSON.stringify(buildLegacyDocuments(SOURCE, labReadings()), null, 2)}\n`).toBe(
+      readFileSync(join(GOLDEN, 'documents.json'), 'utf8'),
+    );
+  });
+
+  test('form 1 documents read back to the rows the CSV holds', () => {
+    const rows = golden().flatMap(flattenDocument);
+    expect(rows.sort((a, b) => a.reading_index - b.reading_index)).toEqual(labReadings().map(toReadingRow));
+  });
+
+  test.each([
+    ['no schema given', undefined],
+    ['the lab schema', LAB_SCHEMA],
+    ['schemas/lab.json', loadReadingSchema(join(ROOT, 'schemas', 'lab.json'))],
+  ])('%s: form 2 holds the golden summary, and exactly its readings as columns', (_name, schema) => {
+    const documents = buildDocuments(SOURCE, labReadings(), undefined, schema);
+    const old = golden();
+    expect(documents).toHaveLength(old.length);
+    documents.forEach((document, i) => {
+      const { readings, ...summary } = old[i];
+      const { data, form, ...rest } = document;
+      expect(form).toBe(DOCUMENT_FORM);
+      // Attribute for attribute, in the same order: form and data stand where readings stood.
+      expect(JSON.stringify(rest)).toBe(JSON.stringify(summary));
+      const columns = decodeColumns(data, { readings: readings.length, columns: summary.columns.length });
+      const rows = readings.map((_, r) => columns.map((column) => column[r]));
+      expect(rows).toEqual(readings.map((row) => row.map((cell) => cell ?? Number.NaN)));
+      expect(flattenDocument(document)).toEqual(flattenDocument(old[i]));
+    });
   });
 });
 
@@ -162,10 +203,13 @@ describe("another schema's readings, carried through under their own names", () 
     const rows = parse(toCsv(processed, METER), { columns: true }) as Record<string, string>[];
     expect(rows.map((r) => r.frequency_hz)).toEqual(['50.01', '']);
     const [document] = buildDocuments(SOURCE, processed, undefined, METER);
-    expect(document.readings.map((row) => row[document.columns.indexOf('frequency_hz')])).toEqual([
-      50.01,
-      null,
-    ]);
+    const frequency = flattenDocument(document).map((row) => row.frequency_hz);
+    expect(frequency[0]).toBe(50.01);
+    expect(Number.isNaN(frequency[1])).toBe(true);
+    // Form 1 held null there, which reads back the same.
+    const [legacy] = buildLegacyDocuments(SOURCE, processed, undefined, METER);
+    expect(legacy.readings.map((row) => row[legacy.columns.indexOf('frequency_hz')])).toEqual([50.01, null]);
+    expect(flattenDocument(legacy)).toEqual(flattenDocument(document));
     const contributions = windowContributions(SOURCE, processed, 120_000, 86_400, METER);
     expect(contributions.map((c) => c.schema)).toEqual([METER.id]);
     const [window] = mergeContributions(contributions, METER);

@@ -6,6 +6,7 @@ import { toCsv } from '../../lambdas/shared/csv';
 import type { Feature } from '../../lambdas/shared/features';
 import { type ProcessedReading, READING_COLUMNS } from '../../lambdas/shared/processed-reading';
 import { processTransformBatch } from '../../lambdas/transform/process-batch';
+import { createCuratedReadings } from '../../local/athena-duckdb';
 import {
   ARRIVAL_MS,
   kinesisEvent,
@@ -59,10 +60,11 @@ describe('the CSV lake in SQL', () => {
 
     const lake = mkdtempSync(join(tmpdir(), 'csv-lake-'));
     try {
-      for (const [key, body] of harness.objects) {
+      // The objects as written: GZIP, which DuckDB (as Athena) unzips by the `.gz` extension.
+      for (const [key, body] of harness.bodies) {
         const file = join(lake, key);
         mkdirSync(dirname(file), { recursive: true });
-        writeFileSync(file, body);
+        writeFileSync(file, body as Uint8Array);
       }
       const columns = declaredColumns(tableDdl)
         .map(([name, type]) => `'${name}': '${DUCKDB_TYPES[type]}'`)
@@ -70,8 +72,10 @@ describe('the CSV lake in SQL', () => {
       const db = await DuckDBInstance.create(':memory:');
       const connection = await db.connect();
       await connection.run(
-        `CREATE TABLE processed_readings AS SELECT * FROM read_csv('${lake}/readings/**/*.csv', header = true, hive_partitioning = true, columns = {${columns}})`,
+        `CREATE TABLE processed_readings AS SELECT * FROM read_csv('${lake}/readings/**/*.csv.gz', header = true, hive_partitioning = true, columns = {${columns}})`,
       );
+      // No hour curated yet: the view reads the CSV lake alone.
+      await createCuratedReadings(connection, lake);
       // ${DATABASE} is DuckDB's main schema (see athena-in-duckdb.ts); nothing else changes.
       await connection.run(toDuckDb(readingsView));
       const count = async (sql: string) => Number((await connection.runAndReadAll(sql)).getRows()[0][0]);

@@ -218,6 +218,25 @@ describe("SKAB's schema: the views over the transform's CSV objects", () => {
       ['pump-2', '3'],
     ]);
   });
+
+  // Last: it curates the lake's hours, which the tests above read uncurated.
+  test('curated: string ids and a reserved word as a column in Parquet, and the views give the same rows', async () => {
+    const order = 'ORDER BY sequence_number, reading_index';
+    const before = await lake.rows(`SELECT * FROM readings ${order}`);
+    const perMinute = await lake.rows(
+      'SELECT * FROM readings_per_minute ORDER BY equipment_id, window_start',
+    );
+    for (const hour of ['19', '20']) {
+      const { counts, file } = await lake.curate({ dt: '2026-11-23', hour });
+      expect(file).toContain('/curated/skab-pump-v1/dt=2026-11-23/hour=');
+      expect(counts.curatedReadings).toBe(counts.lakeReadings);
+    }
+    expect(await lake.rows('SELECT count(DISTINCT hour) AS n FROM curated_readings')).toEqual([{ n: '2' }]);
+    expect(await lake.rows(`SELECT * FROM readings ${order}`)).toEqual(before);
+    expect(await lake.rows('SELECT * FROM readings_per_minute ORDER BY equipment_id, window_start')).toEqual(
+      perMinute,
+    );
+  });
 });
 
 describe("the power meter's schema: an optional feature, empty in the lake, NULL in the views", () => {
@@ -304,6 +323,18 @@ describe("the power meter's schema: an optional feature, empty in the lake, NULL
         power_kw: r.power_kw,
         frequency_hz: r.frequency_hz ?? null,
       })),
+    );
+  });
+
+  test('curated: the optional feature a DOUBLE in Parquet, NULL where it was left out', async () => {
+    const { counts } = await lake.curate({ dt: '2026-11-23', hour: '20' });
+    expect(counts).toMatchObject({ lakeReadings: 5, curatedReadings: 5 });
+    const column = async (sql: string) => (await lake.rows(sql)).map((row) => Object.values(row)[0]);
+    expect(await column('SELECT frequency_hz FROM curated_readings ORDER BY reading_index')).toEqual(
+      sent.map((r) => (r.frequency_hz as number | undefined) ?? null),
+    );
+    expect(await column('SELECT frequency_hz FROM readings ORDER BY reading_index')).toEqual(
+      sent.map((r) => (r.frequency_hz as number | undefined) ?? null),
     );
   });
 });

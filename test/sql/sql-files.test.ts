@@ -14,7 +14,9 @@ import {
 import { type Json, ref, resourcesOfType, synthPipeline } from '../infra/helpers';
 
 /** The files of sql/, read here without the stack's loader (expanded for the lab's schema). */
-const FILES = readdirSync(SQL_DIR).sort();
+const ENTRIES = readdirSync(SQL_DIR).sort();
+/** sql/curation/ holds the curation's statements, which the state machine runs: neither tables nor named queries. */
+const FILES = ENTRIES.filter((entry) => entry !== 'curation');
 const text = (file: string, schema: ReadingSchema = LAB_SCHEMA) => sqlText(file, schema);
 const SKAB = loadReadingSchema(join(__dirname, '..', '..', 'schemas', 'skab.json'));
 /** The statement as a named query holds it: the leading comment dropped, the database substituted. */
@@ -32,7 +34,8 @@ const isTable = (file: string) => /^\s*CREATE EXTERNAL TABLE/m.test(text(file));
 describe('every file in sql/ is one the stack loads', () => {
   test('sql/ holds only .sql files, each a table, a view or a reference query', () => {
     expect(FILES.length).toBeGreaterThanOrEqual(10);
-    expect(FILES.filter((file) => !file.endsWith('.sql'))).toEqual([]);
+    expect(ENTRIES.filter((file) => !file.endsWith('.sql'))).toEqual(['curation']);
+    expect(readdirSync(join(SQL_DIR, 'curation')).sort()).toEqual(['check_counts.sql', 'curate_hour.sql']);
     expect(loadSqlFiles().map((file) => `${file.name}.sql`)).toEqual(FILES);
   });
 
@@ -56,7 +59,11 @@ describe('every file in sql/ is one the stack loads', () => {
       expect(workGroup.Properties.Name).toBe(workGroupName);
 
       const tableFiles = FILES.filter(isTable);
-      expect(tableFiles.sort()).toEqual(['processed_readings.sql', 'raw_archive.sql']);
+      expect(tableFiles.sort()).toEqual([
+        'curated_readings.sql',
+        'processed_readings.sql',
+        'raw_archive.sql',
+      ]);
       expect(tables.map(([, t]) => `${t.Properties.TableInput.Name}.sql`).sort()).toEqual(tableFiles);
       for (const [, table] of tables) expect(table.Properties.DatabaseName).toBe(database);
 

@@ -15,6 +15,7 @@ describe('transform configuration', () => {
       featureScoreThresholds: {},
       ttlSeconds: 7 * 86_400,
       windowLatenessMs: 120_000,
+      keySuffixes: 1,
       limits: { maxRecordBytes: 1_048_576, maxReadingBytes: 1_024, maxClockSkewMs: 900_000 },
     });
   });
@@ -34,5 +35,13 @@ describe('transform configuration', () => {
     expect(() => loadTransformConfig({ ...REQUIRED, FEATURE_SCORE_THRESHOLDS: 'temperature=2' })).toThrow(
       /FEATURE_SCORE_THRESHOLDS: "temperature=2": a threshold is between 0 and 1/,
     );
+  });
+
+  test('TABLE_KEY_SUFFIXES sets K, from 1 to 500', () => {
+    expect(loadTransformConfig({ ...REQUIRED, TABLE_KEY_SUFFIXES: '8' }).keySuffixes).toBe(8);
+    for (const bad of ['0', '501', '2.5', 'many'])
+      expect(() => loadTransformConfig({ ...REQUIRED, TABLE_KEY_SUFFIXES: bad })).toThrow(
+        /TABLE_KEY_SUFFIXES/,
+      );
   });
 });

@@ -50,7 +50,7 @@ function environment(): TransformDeps {
 
 /** The scores written to the CSV lake for record n. */
 function scoresOf(n: number): string[] {
-  const key = [...harness.objects.keys()].find((k) => k.endsWith(`-${sequenceNumber(n + 1)}.csv`));
+  const key = [...harness.objects.keys()].find((k) => k.endsWith(`-${sequenceNumber(n + 1)}.csv.gz`));
   return parseCsv(harness.objects.get(key as string) as string).map((row) => String(row.anomaly_score));
 }
 

@@ -1,6 +1,8 @@
+import { gunzipSync } from 'node:zlib';
 import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { parseAnomalyRecord } from '../../lambdas/shared/anomaly-events';
 import { CSV_HEADER } from '../../lambdas/shared/csv';
@@ -26,7 +28,7 @@ import {
   sequenceNumber,
   type TestRecord,
 } from '../fixtures/kinesis-event';
-import { putItemsOf, TEST_RETRY, transformHarness } from '../fixtures/transform-harness';
+import { objectText, putItemsOf, TEST_RETRY, transformHarness } from '../fixtures/transform-harness';
 
 let harness: ReturnType<typeof transformHarness>;
 beforeEach(() => {
@@ -34,7 +36,7 @@ beforeEach(() => {
 });
 afterEach(() => harness.restore());
 
-const csvKey = (seq: string) => `readings/dt=2026-11-23/hour=19/shardId-000000000000-${seq}.csv`;
+const csvKey = (seq: string) => `readings/dt=2026-11-23/hour=19/shardId-000000000000-${seq}.csv.gz`;
 const quarantineKey = (seq: string) => `quarantine/dt=2026-11-23/hour=19/shardId-000000000000-${seq}.jsonl`;
 
 function csvRows() {
@@ -104,6 +106,51 @@ describe('transform batch', () => {
     expect(readingDocuments()).toHaveLength(1);
     expect(document.count).toBe(1000);
     expect(flattenDocument(document).map((row) => row.timestamp)).toEqual(rows.map((r) => r.timestamp));
+  });
+
+  test('with K = 4 the documents and windows spread over 4 keys a minute, K raised in the table once', async () => {
+    const deps = { ...harness.deps, config: { ...harness.deps.config, keySuffixes: 4 } };
+    const records = Array.from({ length: 24 }, (_, i) => ({
+      sequenceNumber: sequenceNumber(100 + i),
+      data: labReading(101, ARRIVAL_MS - 3_000),
+    }));
+    const response = await processTransformBatch(kinesisEvent(records), deps);
+
+    expect(response.batchItemFailures).toEqual([]);
+    const suffixes = (prefix: string) =>
+      new Set(
+        [...harness.items.values()]
+          .map((item) => String(item.pk))
+          .filter((pk) => pk.startsWith(prefix))
+          .map((pk) => pk.slice(`${prefix}2026-11-23T19:47`.length)),
+      );
+    expect(suffixes('readings#')).toEqual(new Set(['', '#1', '#2', '#3']));
+    expect(suffixes('minutes#')).toEqual(new Set(['', '#1', '#2', '#3']));
+    const raises = harness.documents
+      .commandCalls(UpdateCommand)
+      .filter((call) => call.args[0].input.Key?.pk === 'settings');
+    expect(raises.map((call) => call.args[0].input.ExpressionAttributeValues)).toEqual([{ ':suffixes': 4 }]);
+    // The same environment raises it once, whatever the later batches.
+    await processTransformBatch(kinesisEvent(records.slice(0, 2)), deps);
+    expect(
+      harness.documents
+        .commandCalls(UpdateCommand)
+        .filter((call) => call.args[0].input.Key?.pk === 'settings'),
+    ).toHaveLength(1);
+  });
+
+  test('with K = 1 (the default) every key is unsuffixed and nothing is raised', async () => {
+    await processTransformBatch(kinesisEvent(fourRecords()), harness.deps);
+    const keys = [...harness.items.values()]
+      .map((item) => String(item.pk))
+      .filter((pk) => pk.startsWith('readings#') || pk.startsWith('minutes#'));
+    expect(keys.length).toBeGreaterThan(4);
+    expect(keys.every((pk) => /T\d\d:\d\d$/.test(pk))).toBe(true);
+    expect(
+      harness.documents
+        .commandCalls(UpdateCommand)
+        .filter((call) => call.args[0].input.Key?.pk === 'settings'),
+    ).toEqual([]);
   });
 
   test('invalid readings are quarantined with their reason while valid ones of the same record go through', async () => {
@@ -273,6 +320,27 @@ describe('transform batch', () => {
     );
   });
 
+  test('the CSV object is GZIP (.csv.gz, no Content-Encoding: Athena unzips it by its name), and a replay rewrites that key', async () => {
+    const event = kinesisEvent(fourRecords());
+    await processTransformBatch(event, harness.deps);
+    const key = csvKey(sequenceNumber(1));
+    const put = harness.s3.commandCalls(PutObjectCommand).find((call) => call.args[0].input.Key === key);
+    const input = put?.args[0].input;
+    expect(input?.ContentType).toBe('application/gzip');
+    expect(input?.ContentEncoding).toBeUndefined();
+    const body = harness.bodies.get(key) as Uint8Array;
+    expect([body[0], body[1]]).toEqual([0x1f, 0x8b]); // the GZIP magic number
+    const text = gunzipSync(body).toString('utf8');
+    expect(text.split('\n')[0]).toBe(CSV_HEADER);
+    expect(parseCsv(text)).toHaveLength(8);
+    expect(body.byteLength).toBeLessThan(Buffer.byteLength(text));
+
+    await processTransformBatch(event, harness.deps);
+    expect([...harness.bodies.keys()].filter((k) => k.startsWith('readings/'))).toEqual([key]);
+    const again = parseCsv(gunzipSync(harness.bodies.get(key) as Uint8Array).toString('utf8'));
+    expect(readingIds(again)).toEqual(readingIds(parseCsv(text)));
+  });
+
   test('a replayed batch rewrites the same S3 keys and DynamoDB keys, with the same readings', async () => {
     const event = kinesisEvent(fourRecords());
     await processTransformBatch(event, harness.deps);
@@ -321,7 +389,7 @@ describe('transform batch', () => {
     let quarantineFails = true;
     harness.s3.on(PutObjectCommand).callsFake((input) => {
       if (quarantineFails && input.Key.startsWith('quarantine/')) throw new Error('InternalError');
-      harness.objects.set(input.Key, String(input.Body));
+      harness.objects.set(input.Key, objectText(input.Key, input.Body));
       return {};
     });
     const first = await processTransformBatch(kinesisEvent(records), harness.deps);

@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { LATEST_PK } from '../documents';
+import { keySuffix, suffixedKey } from '../key-suffixes';
 import type { EquipmentId } from '../reading';
 import { backoff, DEFAULT_RETRY, RetriesExhaustedError, type RetryOptions } from './retry';
 
@@ -57,19 +58,25 @@ export function putAllItems(
   );
 }
 
-/** Raises the newest-reading marker of an equipment; older values never overwrite newer ones. */
+/**
+ * Raises the newest-reading marker of an equipment; older values never overwrite newer ones. The
+ * markers spread over K keys (`latest`, `latest#1`...) by a hash of the equipment id, as the
+ * documents do by sort key (key-suffixes.ts): each batch updates one per equipment it holds.
+ */
 export async function raiseLatest(
   client: DynamoDBDocumentClient,
   tableName: string,
   equipmentId: EquipmentId,
   latestMs: number,
   expiresAt: number,
+  keySuffixes = 1,
 ): Promise<void> {
+  const sk = String(equipmentId);
   try {
     await client.send(
       new UpdateCommand({
         TableName: tableName,
-        Key: { pk: LATEST_PK, sk: String(equipmentId) },
+        Key: { pk: suffixedKey(LATEST_PK, keySuffix(sk, keySuffixes)), sk },
         UpdateExpression: 'SET latest_ms = :latest, equipment_id = :equipment, expires_at = :expires',
         ConditionExpression: 'attribute_not_exists(latest_ms) OR latest_ms < :latest',
         ExpressionAttributeValues: { ':latest': latestMs, ':equipment': equipmentId, ':expires': expiresAt },

@@ -3,7 +3,7 @@ import { numberText } from '../number-text';
 
 /**
  * DynamoDB attribute values of the transform's items (documents and window contributions), which
- * hold only strings, finite numbers, booleans, arrays and plain objects. It gives the same output as
+ * hold only strings, finite numbers, booleans, binary values (Uint8Array), arrays and plain objects. It gives the same output as
  * the SDK's `marshall(item, { removeUndefinedValues: true })` for such values (tested), about 4x
  * faster (`npm run bench`): the SDK's general marshaller was the largest cost of the transform,
  * because a 1,000-reading document holds 8,000 numbers.
@@ -31,6 +31,7 @@ function marshallValue(value: unknown, path: string): AttributeValue {
       return { BOOL: value };
     case 'object': {
       if (value === null) return { NULL: true };
+      if (value instanceof Uint8Array) return { B: value };
       if (Array.isArray(value)) {
         const list: AttributeValue[] = new Array(value.length);
         for (let i = 0; i < value.length; i++) {

@@ -4,15 +4,19 @@ import {
   flattenDocument,
   LATEST_PK,
   type ReadingDocument,
-  readingsPartitionKey,
+  readingsPartitionKeys,
 } from '../documents';
+import { suffixedKeys } from '../key-suffixes';
 import { compareIds } from '../minute-windows';
 import type { ReadingRow } from '../processed-reading';
 import type { EquipmentId } from '../reading';
+import { readKeySuffixes } from './key-suffix-setting';
 
 /**
  * "The last 3 minutes" (the lab's STREAMDATA_LAST3_VIEW), answered by Query on the minute partitions
- * that overlap the window, never by Scan, and flattened to one row per reading.
+ * that overlap the window, each minute's K keys (key-suffixes.ts, K read from the table), never by
+ * Scan, and flattened to one row per reading, from documents of either form. A reading found twice
+ * (a record retried under another K, or rewritten in the other form) is kept once.
  */
 
 export type RelativeTo = 'now' | 'latest';
@@ -24,6 +28,8 @@ export interface LastMinutesQuery {
   relativeTo: RelativeTo;
   windowMs?: number;
   nowMs?: number;
+  /** K, when the caller has read it already (readKeySuffixes); read from the table otherwise. */
+  keySuffixes?: number;
 }
 
 export interface LastMinutesResult {
@@ -40,25 +46,29 @@ export async function queryLastMinutes(
   query: LastMinutesQuery,
 ): Promise<LastMinutesResult> {
   const windowMs = query.windowMs ?? DEFAULT_WINDOW_MS;
+  const suffixes = query.keySuffixes ?? (await readKeySuffixes(client, query.tableName));
   const toMs =
     query.relativeTo === 'now'
       ? (query.nowMs ?? Date.now())
-      : await latestReadingMs(client, query.tableName, query.equipmentId);
+      : await latestReadingMs(client, query.tableName, query.equipmentId, suffixes);
   if (toMs === undefined) return { rows: [] };
   const fromMs = toMs - windowMs;
 
-  const minutes: number[] = [];
+  const keys: string[] = [];
   for (let minute = Math.floor(fromMs / 60_000) * 60_000; minute <= toMs; minute += 60_000)
-    minutes.push(minute);
-  const documents = (
-    await Promise.all(minutes.map((minute) => queryMinute(client, query, minute, fromMs, toMs)))
-  ).flat();
+    keys.push(...readingsPartitionKeys(minute, suffixes));
+  const documents = (await Promise.all(keys.map((pk) => queryKey(client, query, pk, fromMs, toMs)))).flat();
 
+  const seen = new Set<string>();
   const rows = documents
     .flatMap(flattenDocument)
     .filter((row) => {
       const time = Date.parse(row.timestamp);
-      return time >= fromMs && time <= toMs;
+      if (time < fromMs || time > toMs) return false;
+      const id = `${row.shard_id}#${row.sequence_number}#${row.reading_index}`;
+      if (seen.has(id)) return false;
+      seen.add(id);
+      return true;
     })
     .sort(
       (a, b) =>
@@ -70,10 +80,10 @@ export async function queryLastMinutes(
   return { fromMs, toMs, rows };
 }
 
-async function queryMinute(
+async function queryKey(
   client: DynamoDBDocumentClient,
   query: LastMinutesQuery,
-  minuteMs: number,
+  pk: string,
   fromMs: number,
   toMs: number,
 ): Promise<ReadingDocument[]> {
@@ -85,7 +95,7 @@ async function queryMinute(
       KeyConditionExpression: byEquipment ? 'pk = :pk AND begins_with(sk, :equipment)' : 'pk = :pk',
       FilterExpression: 'last_ms >= :from AND first_ms <= :to',
       ExpressionAttributeValues: {
-        ':pk': readingsPartitionKey(minuteMs),
+        ':pk': pk,
         ':from': fromMs,
         ':to': toMs,
         ...(byEquipment ? { ':equipment': equipmentSortKeyPrefix(query.equipmentId as number) } : {}),
@@ -97,29 +107,38 @@ async function queryMinute(
   return documents;
 }
 
-/** The newest reading time stored, for one equipment or over all of them. */
+/**
+ * The newest reading time stored, for one equipment or over all of them: the newest-reading items
+ * spread over the K keys `latest`, `latest#1`... (an equipment's key may have moved when K changed).
+ */
 export async function latestReadingMs(
   client: DynamoDBDocumentClient,
   tableName: string,
   equipmentId?: EquipmentId,
+  keySuffixes?: number,
 ): Promise<number | undefined> {
-  const pages = paginateQuery(
-    { client },
-    {
-      TableName: tableName,
-      KeyConditionExpression: equipmentId === undefined ? 'pk = :pk' : 'pk = :pk AND sk = :sk',
-      ExpressionAttributeValues: {
-        ':pk': LATEST_PK,
-        ...(equipmentId === undefined ? {} : { ':sk': String(equipmentId) }),
-      },
-    },
-  );
+  const suffixes = keySuffixes ?? (await readKeySuffixes(client, tableName));
   let latest: number | undefined;
-  for await (const page of pages) {
-    for (const item of page.Items ?? []) {
-      const value = Number(item.latest_ms);
-      if (latest === undefined || value > latest) latest = value;
-    }
-  }
+  await Promise.all(
+    suffixedKeys(LATEST_PK, suffixes).map(async (pk) => {
+      const pages = paginateQuery(
+        { client },
+        {
+          TableName: tableName,
+          KeyConditionExpression: equipmentId === undefined ? 'pk = :pk' : 'pk = :pk AND sk = :sk',
+          ExpressionAttributeValues: {
+            ':pk': pk,
+            ...(equipmentId === undefined ? {} : { ':sk': String(equipmentId) }),
+          },
+        },
+      );
+      for await (const page of pages) {
+        for (const item of page.Items ?? []) {
+          const value = Number(item.latest_ms);
+          if (latest === undefined || value > latest) latest = value;
+        }
+      }
+    }),
+  );
   return latest;
 }

@@ -1,5 +1,6 @@
--- The CSV lake written by the transform Lambda: one object per batch under
--- s3://<processed bucket>/readings/dt=YYYY-MM-DD/hour=HH/<shard id>-<first sequence number>.csv
+-- The CSV lake written by the transform Lambda: one GZIP object per batch under
+-- s3://<processed bucket>/readings/dt=YYYY-MM-DD/hour=HH/<shard id>-<first sequence number>.csv.gz
+-- (Athena unzips by the .gz extension; objects of earlier versions, .csv, are read as they are).
 -- Columns are in the order of the CSV header (lambdas/shared/processed-reading.ts READING_COLUMNS).
 -- Partition projection on dt and hour: no crawler and no ADD PARTITION needed.
 -- A text cell that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage

@@ -1,0 +1,35 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCost } from '../../cost/cli';
+
+const README = join(__dirname, '..', '..', 'README.md');
+const START = '<!-- cost-table:start -->';
+const END = '<!-- cost-table:end -->';
+
+/** The README's cost tables: `npm run cost -- --rate 3000 --markdown`, regenerated here. */
+test("the README's cost table is the output of npm run cost -- --rate 3000 --markdown", async () => {
+  const readme = readFileSync(README, 'utf8');
+  const from = readme.indexOf(START);
+  const to = readme.indexOf(END);
+  expect(from).toBeGreaterThan(0);
+  expect(to).toBeGreaterThan(from);
+  const block = readme.slice(from + START.length, to).trim();
+
+  const lines: string[] = [];
+  await runCost(
+    {
+      rate: 3000,
+      equipment: 3,
+      billing: 'on-demand',
+      seed: 1,
+      badRatio: 0,
+      context: {},
+      json: false,
+      markdown: true,
+    },
+    (text) => lines.push(text),
+  );
+  // When this fails after a change of the transform, the prices or the settings, regenerate the block:
+  // npm run -s cost -- --rate 3000 --markdown
+  expect(block).toBe(lines.join('\n').trim());
+}, 120_000);
