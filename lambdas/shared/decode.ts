@@ -40,15 +40,22 @@ export function decodeRecordData(
     return { ok: false, reason: 'record is not valid UTF-8 text' };
   }
   if (text.trim() === '') return { ok: false, reason: 'record is empty' };
-  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
-    return { ok: false, reason: `record nests JSON more than ${MAX_JSON_DEPTH} levels deep` };
-  }
+  const tooDeep = { ok: false, reason: `record nests JSON more than ${MAX_JSON_DEPTH} levels deep` } as const;
   let value: unknown;
   try {
-    value = parseJsonLenient(text);
+    // V8's JSON.parse is iterative (no stack to exhaust) and its memory linear in the text, so the
+    // depth is checked on the parsed value: a walk of its objects, a tenth of a scan of its text.
+    value = JSON.parse(text);
   } catch (error) {
-    return { ok: false, reason: `record is not JSON: ${(error as Error).message}` };
+    // The lenient parse uses a reviver, which V8 runs recursively: the text is checked first.
+    if (nestsDeeperThan(text, MAX_JSON_DEPTH)) return tooDeep;
+    try {
+      value = parseNonFiniteTokens(text, error);
+    } catch (lenientError) {
+      return { ok: false, reason: `record is not JSON: ${(lenientError as Error).message}` };
+    }
   }
+  if (valueNestsDeeperThan(value, MAX_JSON_DEPTH)) return tooDeep;
   if (Array.isArray(value)) {
     if (value.length === 0) return { ok: false, reason: 'record is an empty JSON array (no readings)' };
     return { ok: true, readings: value };
@@ -92,11 +99,46 @@ export function parseJsonLenient(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    if (!/NaN|Infinity/.test(text)) throw error;
-    return JSON.parse(quoteNonFiniteTokens(text), (_key, value) =>
-      typeof value === 'string' && value.startsWith(SENTINEL) ? Number(value.slice(SENTINEL.length)) : value,
-    );
+    return parseNonFiniteTokens(text, error);
   }
+}
+
+/** The second try of a parse that failed with `error`: NaN and Infinity tokens read as numbers. */
+function parseNonFiniteTokens(text: string, error: unknown): unknown {
+  if (!/NaN|Infinity/.test(text)) throw error;
+  return JSON.parse(quoteNonFiniteTokens(text), (_key, value) =>
+    typeof value === 'string' && value.startsWith(SENTINEL) ? Number(value.slice(SENTINEL.length)) : value,
+  );
+}
+
+/** Whether a parsed value holds arrays and objects more than `limit` inside one another (no recursion). */
+export function valueNestsDeeperThan(root: unknown, limit: number): boolean {
+  if (root === null || typeof root !== 'object') return false;
+  const nodes: object[] = [root];
+  const depths: number[] = [1];
+  while (nodes.length > 0) {
+    const node = nodes.pop() as Record<string, unknown> | unknown[];
+    const depth = depths.pop() as number;
+    if (depth > limit) return true;
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const child = node[i];
+        if (child !== null && typeof child === 'object') {
+          nodes.push(child);
+          depths.push(depth + 1);
+        }
+      }
+    } else {
+      for (const key in node) {
+        const child = node[key];
+        if (child !== null && typeof child === 'object') {
+          nodes.push(child);
+          depths.push(depth + 1);
+        }
+      }
+    }
+  }
+  return false;
 }
 
 function quoteNonFiniteTokens(text: string): string {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCost } from '../../cost/cli';
+import { BENCH_TRANSFORM_READINGS_PER_SECOND } from '../../cost/model';
 
 const README = join(__dirname, '..', '..', 'README.md');
 const START = '<!-- cost-table:start -->';
@@ -33,3 +34,12 @@ test("the README's cost table is the output of npm run cost -- --rate 3000 --mar
   // npm run -s cost -- --rate 3000 --markdown
   expect(block).toBe(lines.join('\n').trim());
 }, 120_000);
+
+/** The Lambda line's CPU figure is the README's Benchmarks row, not a number of its own. */
+test("the cost model's transform CPU figure is the README's Benchmarks figure", () => {
+  const readme = readFileSync(README, 'utf8');
+  const row = readme.split('\n').find((line) => line.startsWith('| transform without I/O'));
+  const figure = row?.match(/\| ([\d,]+) readings\/s/)?.[1];
+  expect(figure).toBeDefined();
+  expect(Number(figure?.replaceAll(',', ''))).toBe(BENCH_TRANSFORM_READINGS_PER_SECOND);
+});

@@ -33,6 +33,10 @@ const DEEP_RECORD = `${'['.repeat(2_200)}0${']'.repeat(2_200)}`;
 const DEEP_READING = JSON.stringify([
   rawReading({ vibration_amplitude: JSON.parse(`${'['.repeat(17)}1${']'.repeat(17)}`) }),
 ]);
+/** Deep and with a bare NaN: the lenient parse (whose reviver V8 runs recursively) must not see it. */
+const DEEP_LENIENT_RECORD = `${'['.repeat(200_000)}NaN${']'.repeat(200_000)}`;
+/** Just under 1 MiB of arrays inside one another: rejected without exhausting the stack. */
+const DEEPEST_RECORD = `${'['.repeat(500_000)}${']'.repeat(500_000)}`;
 const OVERSIZE_READING = rawReading({ note: 'x'.repeat(1_100) });
 const OVERSIZE_READING_BYTES = Buffer.byteLength(JSON.stringify(OVERSIZE_READING));
 const INVALID_UTF8 = Uint8Array.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0xff, 0xfe, 0x7d]);
@@ -107,6 +111,20 @@ describe('scoreRecord quarantines a bad record as a whole, with the raw data kep
       reason: /^record nests JSON more than 16 levels deep$/,
       encoding: 'text',
       raw: DEEP_RECORD,
+    },
+    {
+      name: 'a record nested 200,000 levels deep around a bare NaN (the lenient parse)',
+      data: encode(DEEP_LENIENT_RECORD),
+      reason: /^record nests JSON more than 16 levels deep$/,
+      encoding: 'text',
+      raw: DEEP_LENIENT_RECORD,
+    },
+    {
+      name: 'a record nested 500,000 levels deep (just under 1 MiB)',
+      data: encode(DEEPEST_RECORD),
+      reason: /^record nests JSON more than 16 levels deep$/,
+      encoding: 'text',
+      raw: DEEPEST_RECORD,
     },
     {
       name: 'a reading whose value nests 17 levels',
