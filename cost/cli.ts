@@ -49,10 +49,10 @@ const contextPair = (value: string, previous: Record<string, string>) => {
   return { ...previous, [match[1]]: match[2] };
 };
 
-/** The command line the README's table is generated with. */
+/** The command line the table of docs/cost.md is generated with. */
 export const README_COMMAND = 'npm run cost -- --rate 3000 --markdown';
 
-/** The settings the README's second table prices, each against the defaults. */
+/** The settings the second table of docs/cost.md prices, each against the defaults. */
 const SETTING_VARIANTS: {
   setting: string;
   what: string;
@@ -200,7 +200,7 @@ export function costCommand(out: (text: string) => void = console.log): Command 
       false,
     )
     .option('--json', 'print the report as JSON', false)
-    .option('--markdown', "print the README's table (both billing modes)", false)
+    .option('--markdown', 'print the table of docs/cost.md (both billing modes)', false)
     .showHelpAfterError(seeHelp('npm run cost'))
     .action(
       async (

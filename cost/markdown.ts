@@ -4,7 +4,7 @@ const usd = (n: number) =>
   `$${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 
 /**
- * The README's cost table (between `<!-- cost-table:start -->` and `<!-- cost-table:end -->`): both
+ * The cost table of docs/cost.md (between `<!-- cost-table:start -->` and `<!-- cost-table:end -->`): both
  * billing modes of one rate, each line item with how it was measured, the totals and the idle month.
  */
 export function costMarkdown(

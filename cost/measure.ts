@@ -6,7 +6,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { toAnomalyEvent, toAnomalyRecords } from '../lambdas/shared/anomaly-events';
-import { detectorStateKey } from '../lambdas/shared/aws/detector-state';
+import { detectorStateKey, normalAttribute } from '../lambdas/shared/aws/detector-state';
 import { marshallItem } from '../lambdas/shared/aws/item-marshalling';
 import { toCsv } from '../lambdas/shared/csv';
 import { gzipCsv } from '../lambdas/shared/csv-object';
@@ -301,6 +301,7 @@ export async function measureSizes(options: MeasureOptions): Promise<MeasuredSiz
     const item = marshallItem({
       ...detectorStateKey(id),
       state,
+      normal: normalAttribute(detector.streams.features, detector.streams.normal(id) ?? []),
       last_ms: detector.streams.lastLearntMs(id),
       equipment_id: id,
       model_version: detector.modelVersion,

@@ -75,11 +75,11 @@ export interface CostReport {
 }
 
 /**
- * The transform's CPU time per 1,000 readings when not timed in-process: the README's Benchmarks figure
- * "transform without I/O" (98,000 readings/s on one core of a 2-core machine, the CSV's GZIP included:
+ * The transform's CPU time per 1,000 readings when not timed in-process: the figure "transform without
+ * I/O" of docs/benchmarks.md (98,000 readings/s on one core of a 2-core machine, the CSV's GZIP included:
  * 10.2 ms per 1,000; test/cost/readme-table.test.ts keeps the two in step). A proxy: I/O waits (S3,
  * DynamoDB, Kinesis writes) overlap in the function and are not counted. A documented figure rather
- * than a timing, so that the README's table is the same on every machine (`--measure-cpu` times it).
+ * than a timing, so that the table of docs/cost.md is the same on every machine (`--measure-cpu` times it).
  */
 export const BENCH_TRANSFORM_READINGS_PER_SECOND = 98_000;
 export const BENCH_TRANSFORM_MS_PER_1000 = 1_000_000 / BENCH_TRANSFORM_READINGS_PER_SECOND;

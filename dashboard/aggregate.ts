@@ -11,16 +11,16 @@ import {
 
 /**
  * Turns the readings of a window into what the page draws: per equipment, time bins holding the mean
- * of each of the reading schema's features, and the newest anomalous readings themselves. Pure, and
- * one pass over the rows, so it keeps up with hundreds of thousands of readings per refresh.
+ * of each of the reading schema's features and, in every bin with anomalous readings, how many concern
+ * each feature and the most anomalous one's reasons (so every anomalous stretch is marked, whatever
+ * its length). Pure, and one pass over the rows holding only the bins, so it keeps up with hundreds of
+ * thousands of readings per refresh.
  */
 
 /** Bin widths to choose from, smallest first; round values keep the chart's time ticks readable. */
 const BIN_STEPS_MS = [1_000, 2_000, 5_000, 10_000, 15_000, 30_000, 60_000, 300_000, 900_000, 3_600_000];
 /** At most this many bins per equipment (plus one for a window not aligned on bin edges). */
 export const MAX_BINS = 360;
-/** Anomalous readings kept per equipment for marking points: the newest ones matter most. */
-export const MAX_ANOMALOUS_READINGS = 300;
 const DEFAULT_BIN_MS = BIN_STEPS_MS[0];
 
 export interface SnapshotInput {
@@ -94,11 +94,10 @@ interface BinAccumulator {
   sums: number[];
   /** Readings that had each feature (an optional one may be left out). */
   counts: number[];
-}
-
-interface TimedRow {
-  t: number;
-  row: ReadingRow;
+  /** Anomalous readings of the bin naming each feature (one naming none counts for every feature). */
+  anomalousBy: number[] | null;
+  /** The bin's most anomalous flagged reading: what its hover shows. */
+  top: { t: number; score: number; reasons: string } | null;
 }
 
 interface EquipmentAccumulator {
@@ -106,11 +105,10 @@ interface EquipmentAccumulator {
   readings: number;
   anomalies: number;
   bins: Map<number, BinAccumulator>;
-  anomalous: TimedRow[];
 }
 
 function newEquipment(equipmentId: EquipmentId): EquipmentAccumulator {
-  return { equipmentId, readings: 0, anomalies: 0, bins: new Map(), anomalous: [] };
+  return { equipmentId, readings: 0, anomalies: 0, bins: new Map() };
 }
 
 /** NaN: an optional feature the reading left out (bound once: the hot loop does not look up Number). */
@@ -133,6 +131,8 @@ function addReading(
       maxScore: 0,
       sums: features.map(() => 0),
       counts: features.map(() => 0),
+      anomalousBy: null,
+      top: null,
     };
     equipment.bins.set(binStart, bin);
   }
@@ -149,16 +149,23 @@ function addReading(
   if (!row.is_anomaly) return;
   bin.anomalies++;
   equipment.anomalies++;
-  equipment.anomalous.push({ t, row });
-  // Trim now and then rather than at the end, so a storm of anomalies does not hold every row.
-  if (equipment.anomalous.length >= 2 * MAX_ANOMALOUS_READINGS)
-    equipment.anomalous = newest(equipment.anomalous);
+  countAnomalousFeatures(bin, row.anomalous_features, features);
+  if (!bin.top || row.anomaly_score > bin.top.score)
+    bin.top = { t, score: row.anomaly_score, reasons: row.reasons };
 }
 
-/** A feature's value in a row; null when the reading left it out (NaN) or its document has no such column. */
-function featureValue(row: ReadingRow, feature: string): number | null {
-  const value = row[feature];
-  return typeof value === 'number' && !isMissing(value) ? value : null;
+/** Counts a flagged reading against the features it names, or against every feature when it names none. */
+function countAnomalousFeatures(bin: BinAccumulator, cell: string, features: readonly string[]): void {
+  if (!bin.anomalousBy) bin.anomalousBy = features.map(() => 0);
+  const named = cell === '' ? [] : cell.split(LIST_SEPARATOR);
+  let counted = false;
+  for (let i = 0; i < features.length; i++) {
+    if (named.includes(features[i])) {
+      bin.anomalousBy[i]++;
+      counted = true;
+    }
+  }
+  if (!counted) for (let i = 0; i < features.length; i++) bin.anomalousBy[i]++;
 }
 
 /**
@@ -195,10 +202,6 @@ const ZERO = '0'.charCodeAt(0);
 const DOT = '.'.charCodeAt(0);
 const ZULU = 'Z'.charCodeAt(0);
 
-function newest(rows: TimedRow[]): TimedRow[] {
-  return rows.sort((a, b) => a.t - b.t).slice(-MAX_ANOMALOUS_READINGS);
-}
-
 function toSeries(equipment: EquipmentAccumulator, features: readonly string[]): EquipmentSeries {
   const record = (value: (index: number) => number | null) =>
     Object.fromEntries(features.map((feature, i) => [feature, value(i)]));
@@ -214,22 +217,24 @@ function toSeries(equipment: EquipmentAccumulator, features: readonly string[]):
         anomalies: bin.anomalies,
         maxScore: bin.maxScore,
         means: record((i) => (bin.counts[i] > 0 ? round(bin.sums[i] / bin.counts[i]) : null)),
+        ...anomalyFields(bin, features),
       })),
-    anomalousReadings: newest(equipment.anomalous).map(({ t, row }) => ({
-      t,
-      values: record((i) => featureValue(row, features[i])),
-      score: row.anomaly_score,
-      features: anomalousFeatures(row.anomalous_features, features),
-      reasons: row.reasons,
-    })),
   };
 }
 
-/** The schema's features a row names as anomalous, in the schema's order. */
-function anomalousFeatures(cell: string, features: readonly string[]): string[] {
-  if (cell === '') return [];
-  const named = cell.split(LIST_SEPARATOR);
-  return features.filter((feature) => named.includes(feature));
+/** Only for a bin with anomalous readings: per feature how many, and its most anomalous reading. */
+function anomalyFields(
+  bin: BinAccumulator,
+  features: readonly string[],
+): Pick<EquipmentSeries['bins'][number], 'anomalousFeatures' | 'top'> {
+  if (!bin.anomalousBy || !bin.top) return {};
+  const counts = bin.anomalousBy;
+  return {
+    anomalousFeatures: Object.fromEntries(
+      features.flatMap((feature, i) => (counts[i] > 0 ? [[feature, counts[i]]] : [])),
+    ),
+    top: bin.top,
+  };
 }
 
 /** Means to 3 decimals: finer than any sensor reports, and a lighter JSON. */

@@ -9,7 +9,7 @@ import { withHyphen } from './name-prefix';
 
 /**
  * Every deployment setting, read from CDK context (`cdk.json` or `-c key=value`), with its default.
- * The README's table of context values is this list.
+ * The table of context values in docs/deploy.md (Settings) is this list.
  */
 
 const LOG_RETENTION_DAYS = [

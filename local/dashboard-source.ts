@@ -1,7 +1,15 @@
-import type { AlertSummary, DashboardSnapshot, DashboardSource } from '../dashboard/snapshot';
+import type {
+  AlertSummary,
+  AlertsQuery,
+  DashboardSnapshot,
+  DashboardSource,
+  Paged,
+  ReadingsQuery,
+  SnapshotQuery,
+} from '../dashboard/snapshot';
 import { TableSource } from '../dashboard/table-source';
 import { ALERT_KIND } from '../lambdas/shared/episodes';
-import type { EquipmentId } from '../lambdas/shared/reading';
+import type { ReadingRow } from '../lambdas/shared/processed-reading';
 import { LAB_SCHEMA, type ReadingSchema } from '../lambdas/shared/reading-schema';
 import { LOCAL_NAMES } from './names';
 import type { LocalPipeline } from './pipeline';
@@ -12,8 +20,9 @@ export interface RunProgressCounters {
 }
 
 /**
- * The dashboard of `npm start`: the readings table's window as for a deployed stack, every alert the
- * SNS sink received (not only each equipment's current episode), and the pipeline's running counters.
+ * The dashboard of `npm start`: the readings table's window, alerts and detector bands as for a
+ * deployed stack, and the pipeline's running counters. The alert history and the readings between two
+ * times are the table's.
  */
 export class LocalPipelineSource implements DashboardSource {
   private readonly table: TableSource;
@@ -27,23 +36,31 @@ export class LocalPipelineSource implements DashboardSource {
     this.table = new TableSource(pipeline.clients.documents, LOCAL_NAMES.table, { target: 'local', schema });
   }
 
-  async snapshot(): Promise<DashboardSnapshot> {
-    const snapshot = await this.table.snapshot();
+  get readingSchema(): ReadingSchema {
+    return this.schema;
+  }
+
+  alertHistory(query: AlertsQuery, pageSize: number): Promise<Paged<AlertSummary>> {
+    return this.table.alertHistory(query, pageSize);
+  }
+
+  readingsBetween(query: ReadingsQuery): AsyncIterable<ReadingRow[]> {
+    return this.table.readingsBetween(query);
+  }
+
+  async snapshot(query: SnapshotQuery = {}): Promise<DashboardSnapshot> {
+    const snapshot = await this.table.snapshot(query);
     const { transform, alerter, services } = this.pipeline;
-    // The alert list is of episodes; a budget summary (many equipment at once) is counted apart.
-    const episodes = services.sns.messages.filter((m) => m.attributes.kind !== ALERT_KIND.budgetSummary);
-    const summaries = services.sns.messages.length - episodes.length;
-    const alerts = episodes
-      .map((message) => toAlertSummary(message, this.schema))
-      .reverse()
-      .slice(0, 20);
+    // The alerts are episodes; a budget summary (many equipment at once) is counted apart.
+    const summaries = services.sns.messages.filter(
+      (m) => m.attributes.kind === ALERT_KIND.budgetSummary,
+    ).length;
     return {
       ...snapshot,
-      alerts,
       counters: [
         { name: 'readings sent', value: this.progress.sent },
         { name: 'records transformed', value: transform.stats.recordsProcessed },
-        { name: 'alerts sent', value: episodes.length },
+        { name: 'alerts sent', value: services.sns.messages.length - summaries },
         { name: 'alert summaries (budget reached)', value: summaries },
         {
           name: 'dead-lettered records',
@@ -53,21 +70,4 @@ export class LocalPipelineSource implements DashboardSource {
       ],
     };
   }
-}
-
-export function toAlertSummary(
-  message: { subject?: string; attributes: Record<string, string> },
-  schema: ReadingSchema = LAB_SCHEMA,
-): AlertSummary {
-  const episodeId = message.attributes.episode_id ?? '';
-  const equipmentId = message.attributes.equipment_id ?? '';
-  return {
-    // The episode id is `<equipment id>-<first anomaly's epoch ms>`; a string id may hold '-' itself.
-    startedMs: Number(episodeId.split('-').pop()),
-    equipmentId: (schema.equipment.type === 'integer' ? Number(equipmentId) : equipmentId) as EquipmentId,
-    subject: message.subject ?? '',
-    severity: (message.attributes.severity ?? 'low') as AlertSummary['severity'],
-    features: JSON.parse(message.attributes.features ?? '[]') as string[],
-    episodeId,
-  };
 }

@@ -3,10 +3,11 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 
 /**
- * The README is the only guide a newcomer has: every command it shows must run. This checks, in its
- * fenced shell blocks (```sh), that every `npm run X` (and npm start / npm test) names a script of
- * package.json and every `npx cdk <command>` is a command of the installed CDK CLI; and, in those blocks,
- * in its code spans and in its relative links, that every repository path it names exists.
+ * The README and the pages of docs/ are the guide a newcomer has: every command they show must run.
+ * This checks, in their fenced shell blocks (```sh), that every `npm run X` (and npm start / npm test)
+ * names a script of package.json and every `npx cdk <command>` is a command of the installed CDK CLI;
+ * in those blocks, in their code spans and in their relative links, that every repository path they
+ * name exists; and that every link to a section (#anchor) names a heading of its page.
  * Placeholders (<ProcessedBucketName>, FILE.csv under a folder that is not the repository's) are let
  * through, and so are the files a command shown in the README writes (--out, --report, ...).
  */
@@ -173,6 +174,48 @@ function cdkCommands(): Set<string> {
   return commands;
 }
 
+/** A heading's anchor, as GitHub makes it: lower case, punctuation dropped, spaces as hyphens. */
+function slug(heading: string): string {
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}_\- ]/gu, '')
+    .replace(/ /g, '-');
+}
+
+/** The anchors of a page's headings (outside fenced blocks), a repeated one numbered as GitHub does. */
+function anchorsOf(markdown: string): Set<string> {
+  const anchors = new Set<string>();
+  const seen = new Map<string, number>();
+  for (const [, heading] of markdown.replace(/^```[\s\S]*?^```/gm, '').matchAll(/^#{1,6} +(.+)$/gm)) {
+    const base = slug(heading);
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    anchors.add(n === 0 ? base : `${base}-${n}`);
+  }
+  return anchors;
+}
+
+/**
+ * Links to a section that name no heading of their page: `#anchor` in `file` (a path from the
+ * repository's root), or `page.md#anchor` relative to its folder. `read` gives a page's text, or
+ * undefined when there is none.
+ */
+function brokenAnchors(file: string, read: (path: string) => string | undefined): string[] {
+  const markdown = read(file) ?? '';
+  const prose = markdown.replace(/^```[\s\S]*?^```/gm, '').replace(/`[^`]*`/g, '');
+  const problems: string[] = [];
+  for (const [, target] of prose.matchAll(/\]\(([^)\s]+)\)/g)) {
+    if (/^[a-z]+:/i.test(target) || !target.includes('#')) continue;
+    const [path, anchor] = target.split('#');
+    const page = path ? posix.normalize(posix.join(posix.dirname(file), path)) : file;
+    const text = read(page);
+    if (text !== undefined && !anchorsOf(text).has(anchor))
+      problems.push(`${file}: ${target}: no such section`);
+  }
+  return problems;
+}
+
 let facts: ReadmeFacts;
 
 beforeAll(() => {
@@ -188,12 +231,20 @@ beforeAll(() => {
 describe('README.md', () => {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
 
-  test('has shell blocks with the commands a newcomer runs', () => {
+  test('has shell blocks with the commands a newcomer runs: to try it, and to deploy it', () => {
     const commands = shellCommands(readme);
-    for (const expected of ['npm ci', 'npm start', 'npm test', 'npx cdk bootstrap', 'npx cdk deploy --all'])
+    for (const expected of ['npm ci', 'npm start', 'npx cdk bootstrap', 'npx cdk deploy --all'])
       expect(commands).toContain(expected);
-    expect(commands.some((c) => c.startsWith('npm run clean-data -- --target aws'))).toBe(true);
-    expect(commands.some((c) => c.startsWith('npx cdk destroy --all'))).toBe(true);
+  });
+
+  test('the pages of docs/ it links to show how to test, empty the data and destroy', () => {
+    const page = (name: string) => shellCommands(readFileSync(join(ROOT, 'docs', name), 'utf8'));
+    expect(readme).toContain('](docs/local.md)');
+    expect(page('local.md')).toContain('npm test');
+    expect(readme).toContain('](docs/operate.md)');
+    expect(page('operate.md').some((c) => c.startsWith('npm run clean-data -- --target aws'))).toBe(true);
+    expect(readme).toContain('](docs/deploy.md)');
+    expect(page('deploy.md').some((c) => c.startsWith('npx cdk destroy --all'))).toBe(true);
   });
 
   test('every npm script and cdk command it shows exists, and every repository path it names is there', () => {
@@ -213,6 +264,15 @@ describe('docs/', () => {
   test('the README links every page of docs/', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     for (const page of pages) expect(readme).toContain(`](docs/${page})`);
+  });
+
+  test('every link to a section, in the README and in docs/, names a heading of its page', () => {
+    const read = (path: string) =>
+      existsSync(join(ROOT, path)) && path.endsWith('.md')
+        ? readFileSync(join(ROOT, path), 'utf8')
+        : undefined;
+    const files = ['README.md', ...pages.map((page) => `docs/${page}`)];
+    expect(files.flatMap((file) => brokenAnchors(file, read))).toEqual([]);
   });
 
   test.each(pages)(
@@ -256,6 +316,19 @@ describe('the README check itself', () => {
         'bin/nope.ts: no such file or folder in the repository',
       ].sort(),
     );
+  });
+
+  test('fails on a link to a section that is not there, in the page or in another', () => {
+    const pages: Record<string, string> = {
+      'README.md': fixture(
+        '## Deploy to AWS\n\n[ok](#deploy-to-aws), [gone](#try-it), [ok](docs/a.md#settings-cdk-context)',
+      ),
+      'docs/a.md':
+        '# A\n\n## Settings (CDK context)\n\n[ok](../README.md#deploy-to-aws), [gone](../README.md#outputs)\n',
+    };
+    const read = (path: string) => pages[path];
+    expect(brokenAnchors('README.md', read)).toEqual(['README.md: #try-it: no such section']);
+    expect(brokenAnchors('docs/a.md', read)).toEqual(['docs/a.md: ../README.md#outputs: no such section']);
   });
 
   test('lets placeholders, outputs of the commands shown, S3 keys and other folders through', () => {

@@ -33,3 +33,39 @@ export async function saveEpisode(
     }),
   );
 }
+
+/**
+ * The alert history: one item per episode, pk `alerts#<UTC day of its start>`, sk `<start epoch ms,
+ * 15 digits>#<equipment id>` (newest first is a Query in reverse), holding the episode as it grows (its
+ * reasons, end so far, count, peak score). Alerts are rare, one per episode: a day's fit one partition.
+ * It expires as the episode items do; the dashboard lists it (GET /api/alerts).
+ */
+export const ALERT_HISTORY_PK_PREFIX = 'alerts#';
+
+export function alertHistoryPartitionKey(epochMs: number): string {
+  return `${ALERT_HISTORY_PK_PREFIX}${new Date(epochMs).toISOString().slice(0, 10)}`;
+}
+
+export function alertHistoryKey(state: Pick<EpisodeState, 'startedMs' | 'equipmentId'>): {
+  pk: string;
+  sk: string;
+} {
+  return {
+    pk: alertHistoryPartitionKey(state.startedMs),
+    sk: `${String(state.startedMs).padStart(15, '0')}#${state.equipmentId}`,
+  };
+}
+
+export async function saveAlertHistory(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  state: EpisodeState,
+  expiresAt: number,
+): Promise<void> {
+  await client.send(
+    new PutCommand({
+      TableName: tableName,
+      Item: { ...alertHistoryKey(state), state, expires_at: expiresAt },
+    }),
+  );
+}

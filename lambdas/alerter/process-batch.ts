@@ -23,7 +23,7 @@ import { ALERTER_METRICS } from '../shared/metrics-catalog';
 import type { EquipmentId } from '../shared/reading';
 import { type AlertReservation, claimSummary, reserveAlerts } from './alert-budget';
 import type { AlerterConfig } from './config';
-import { loadEpisode, saveEpisode } from './episode-store';
+import { loadEpisode, saveAlertHistory, saveEpisode } from './episode-store';
 
 export interface AlerterDeps {
   config: AlerterConfig;
@@ -156,7 +156,10 @@ async function processRecord(record: KinesisStreamRecord, deps: AlerterDeps): Pr
   }
   const expiresAt = Math.floor(deps.now() / 1000) + config.stateTtlSeconds;
   for (const state of touched.values()) {
+    // Absorbed replays leave the state as it was: its history item holds it already.
+    const before = deps.episodes.get(state.equipmentId);
     await saveEpisode(deps.documents, config.stateTable, state, expiresAt);
+    if (state !== before) await saveAlertHistory(deps.documents, config.stateTable, state, expiresAt);
     deps.episodes.set(state.equipmentId, state);
   }
   return { sent: granted, suppressed, reservation };

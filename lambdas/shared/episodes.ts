@@ -21,10 +21,54 @@ export interface EpisodeState {
   subject?: string;
   severity?: Severity;
   /**
+   * Per anomalous feature of the episode, the reason with the highest score seen (one per feature, the
+   * text capped at MAX_REASON_CHARS), in the episode's feature order. Absent in items stored before.
+   */
+  reasons?: EpisodeReason[];
+  /**
    * The topic's alert budget was spent when the episode started: it was counted into a summary message
    * instead of sending its own. It is still the equipment's episode, so its next anomalies stay quiet.
    */
   alertSuppressed?: boolean;
+}
+
+/** One feature's reason in an episode: the text of its highest-scoring anomalous reading. */
+export interface EpisodeReason {
+  feature: string;
+  text: string;
+  score: number;
+}
+
+/** A reason's text is cut to this many characters (the detector's are far shorter). */
+export const MAX_REASON_CHARS = 300;
+/** Reasons kept per episode at most: one per feature, and a schema has at most 50. */
+export const MAX_EPISODE_REASONS = 64;
+
+/**
+ * Merges an event's reasons into an episode's: per feature, the text of the highest score. The
+ * detector gives one reason per anomalous feature, in the same order; an event whose lists differ in
+ * length has its reasons paired with its features as far as they go, the rest keyed by the first one.
+ */
+export function mergeReasons(
+  reasons: readonly EpisodeReason[],
+  event: Pick<AnomalyEvent, 'anomalous_features' | 'reasons' | 'score'>,
+  features: readonly string[],
+): EpisodeReason[] {
+  const byFeature = new Map(reasons.map((reason) => [reason.feature, reason]));
+  event.reasons.forEach((text, i) => {
+    if (typeof text !== 'string' || text === '') return;
+    const feature = event.anomalous_features[i] ?? event.anomalous_features[0] ?? '';
+    const kept = byFeature.get(feature);
+    if (kept && kept.score >= event.score) return;
+    if (!kept && byFeature.size >= MAX_EPISODE_REASONS) return;
+    const capped = text.length > MAX_REASON_CHARS ? `${text.slice(0, MAX_REASON_CHARS - 3)}...` : text;
+    byFeature.set(feature, { feature, text: capped, score: event.score });
+  });
+  const rank = (feature: string) => {
+    const index = features.indexOf(feature);
+    return index < 0 ? features.length : index;
+  };
+  return [...byFeature.values()].sort((a, b) => rank(a.feature) - rank(b.feature));
 }
 
 export function advanceEpisode(
@@ -43,10 +87,12 @@ export function advanceEpisode(
         anomalyCount: 1,
         peakScore: event.score,
         features: sortFeatures(event.anomalous_features),
+        reasons: mergeReasons([], event, sortFeatures(event.anomalous_features)),
       },
     };
   }
   if (event.timestamp_ms <= state.lastAnomalyMs) return { state, started: false };
+  const features = sortFeatures([...state.features, ...event.anomalous_features]);
   return {
     started: false,
     state: {
@@ -54,7 +100,9 @@ export function advanceEpisode(
       lastAnomalyMs: event.timestamp_ms,
       anomalyCount: state.anomalyCount + 1,
       peakScore: Math.max(state.peakScore, event.score),
-      features: sortFeatures([...state.features, ...event.anomalous_features]),
+      features,
+      // An episode stored before reasons were kept starts keeping them now.
+      reasons: mergeReasons(state.reasons ?? [], event, features),
     },
   };
 }

@@ -27,6 +27,8 @@ export interface AlertsProps {
 export const ALERTER_EPISODE_LEADING_KEYS = ['episode'];
 /** Partition key of the alert budget's per-minute counters (lambdas/alerter/alert-budget.ts). */
 export const ALERTER_BUDGET_LEADING_KEYS = ['alert-budget'];
+/** Partition keys of the alert history, one a day (lambdas/alerter/episode-store.ts): only ever put. */
+export const ALERTER_HISTORY_LEADING_KEYS = ['alerts#*'];
 
 /**
  * The `alerts` topic and the alerter Lambda that publishes one message per anomaly episode, at most
@@ -81,6 +83,13 @@ export class Alerts extends Construct {
         actions: ['dynamodb:UpdateItem'],
         resources: [props.table.tableArn],
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ALERTER_BUDGET_LEADING_KEYS } },
+      }),
+    );
+    this.consumer.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:PutItem'],
+        resources: [props.table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ALERTER_HISTORY_LEADING_KEYS } },
       }),
     );
   }

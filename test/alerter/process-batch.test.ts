@@ -157,6 +157,31 @@ describe('alerter', () => {
     ]);
   });
 
+  test('keeps one alert history item per episode, updated as it grows, and both episodes of an equipment', async () => {
+    const later = T0 + 30_000 + QUIET_MS + 1;
+    await processAlerterBatch(batch([[anomaly(101, T0)], [anomaly(101, T0 + 30_000, 0.41)]]), deps());
+    await processAlerterBatch(batch([[anomaly(101, later)]], 3), deps(new Map()));
+
+    const history = [...table.entries()].filter(([key]) => key.startsWith('alerts#'));
+    expect(history.map(([key]) => key)).toEqual([
+      `alerts#2026-11-23|00${T0}#101`,
+      `alerts#2026-11-23|00${later}#101`,
+    ]);
+    const [first, second] = history.map(([, item]) => item);
+    expect(first.state).toMatchObject({
+      episodeId: `101-${T0}`,
+      startedMs: T0,
+      lastAnomalyMs: T0 + 30_000,
+      anomalyCount: 2,
+      subject: 'Anomaly on equipment 101: temperature +23% over baseline',
+      reasons: [{ feature: 'temperature', text: 'temperature +23% over baseline', score: 0.9 }],
+    });
+    expect(second.state).toMatchObject({ episodeId: `101-${later}`, anomalyCount: 1 });
+    // The same time to live as the episode items: READINGS_TTL_DAYS from the alerter's clock.
+    expect(first.expires_at).toBe(Math.floor(nowMs / 1000) + 86_400);
+    expect(table.get('episode|101')?.state).toMatchObject({ episodeId: `101-${later}` });
+  });
+
   test('episode state survives a cold start: a new instance continues the episode without alerting again', async () => {
     await processAlerterBatch(batch([[anomaly(101, T0)]]), deps());
     expect(published).toHaveLength(1);

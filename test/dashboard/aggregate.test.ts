@@ -1,11 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import {
-  binSizeFor,
-  MAX_ANOMALOUS_READINGS,
-  MAX_BINS,
-  type SnapshotInput,
-  toSnapshot,
-} from '../../dashboard/aggregate';
+import { binSizeFor, MAX_BINS, type SnapshotInput, toSnapshot } from '../../dashboard/aggregate';
 import type { AlertSummary } from '../../dashboard/snapshot';
 import { LIST_SEPARATOR } from '../../lambdas/shared/processed-reading';
 import { LAB_SCHEMA } from '../../lambdas/shared/reading-schema';
@@ -53,7 +47,7 @@ describe('toSnapshot', () => {
       readingRow(101, 0, { timestamp: '2026-11-23T20:48:01+01:00', anomaly_score: 0.9, is_anomaly: true }),
     ]);
 
-    expect(snapshot.equipment[0].anomalousReadings.map((reading) => reading.t)).toEqual([
+    expect(snapshot.equipment[0].bins.map((bin) => bin.top?.t)).toEqual([
       Date.UTC(2026, 10, 23, 19, 47, 59, 999),
       Date.UTC(2026, 10, 23, 19, 48, 0, 7),
       Date.UTC(2026, 10, 23, 19, 48, 1),
@@ -78,7 +72,33 @@ describe('toSnapshot', () => {
     expect(snapshotOf(everySecond, { binMs: 10_000 }).equipment[0].bins).toHaveLength(19);
   });
 
-  test('counts anomalies and keeps the highest score per bin, and lists the anomalous readings', () => {
+  test('every bin with anomalous readings says how many concern each feature and its top reasons, however many', () => {
+    const rows = Array.from({ length: 400 }, (_, i) => hotReading(101, T0 + i * 250, 78));
+    rows.push(
+      readingRow(101, T0 + 150_100, { anomaly_score: 0.8, is_anomaly: true, reasons: 'odd' }),
+      readingRow(101, T0 + 150_200, {
+        anomaly_score: 0.9,
+        is_anomaly: true,
+        anomalous_features: ['humidity', 'temperature'].join(LIST_SEPARATOR),
+        reasons: 'humid and hot',
+      }),
+    );
+    const [series] = snapshotOf(rows).equipment;
+    const marked = series.bins.filter((bin) => (bin.anomalousFeatures?.temperature ?? 0) > 0);
+    // 100 s of the plateau, and the bin at 150 s whose readings concern the temperature too.
+    expect(marked).toHaveLength(101);
+    expect(marked[0]).toMatchObject({
+      anomalousFeatures: { temperature: 4 },
+      top: { t: T0, score: 0.97, reasons: 'temperature +30% over baseline' },
+    });
+    // One naming no feature counts for every feature; the top is the highest score.
+    expect(series.bins.at(-1)).toMatchObject({
+      anomalousFeatures: { vibration_amplitude: 1, vibration_frequency: 1, temperature: 2, humidity: 2 },
+      top: { score: 0.9, reasons: 'humid and hot' },
+    });
+  });
+
+  test('counts anomalies and keeps the highest score per bin, and its most anomalous reading', () => {
     const snapshot = snapshotOf([
       readingRow(101, T0 + 10, { anomaly_score: 0.2 }),
       hotReading(101, T0 + 20, 90),
@@ -88,27 +108,22 @@ describe('toSnapshot', () => {
     const [series] = snapshot.equipment;
     expect(series).toMatchObject({ readings: 3, anomalies: 1 });
     expect(series.bins[0]).toMatchObject({ count: 3, anomalies: 1, maxScore: 0.97 });
-    expect(series.anomalousReadings).toEqual([
-      {
-        t: T0 + 20,
-        values: { vibration_amplitude: 250, vibration_frequency: 1000, temperature: 90, humidity: 30 },
-        score: 0.97,
-        features: ['temperature'],
-        reasons: 'temperature +50% over baseline',
-      },
-    ]);
+    expect(series.bins[0]).toMatchObject({
+      anomalousFeatures: { temperature: 1 },
+      top: { t: T0 + 20, score: 0.97, reasons: 'temperature +50% over baseline' },
+    });
   });
 
-  test('keeps only the newest anomalous readings of each equipment, oldest first', () => {
-    const count = MAX_ANOMALOUS_READINGS * 3 + 7;
+  test('holds no reading: a storm of anomalous readings is counted in its bins', () => {
+    const count = 907;
     const rows = Array.from({ length: count }, (_, i) => hotReading(101, T0 + i * 10));
 
-    const [series] = snapshotOf(rows).equipment;
+    const snapshot = snapshotOf(rows);
+    const [series] = snapshot.equipment;
 
     expect(series.anomalies).toBe(count);
-    expect(series.anomalousReadings).toHaveLength(MAX_ANOMALOUS_READINGS);
-    expect(series.anomalousReadings[0].t).toBe(T0 + (count - MAX_ANOMALOUS_READINGS) * 10);
-    expect(series.anomalousReadings.at(-1)?.t).toBe(T0 + (count - 1) * 10);
+    expect(series.bins.reduce((sum, bin) => sum + (bin.anomalousFeatures?.temperature ?? 0), 0)).toBe(count);
+    expect(Object.keys(series)).toEqual(['equipmentId', 'readings', 'anomalies', 'bins']);
   });
 
   test('keeps equipment apart, sorted by id, whatever the order of the rows', () => {
@@ -128,8 +143,8 @@ describe('toSnapshot', () => {
       [T0, 22],
       [T0 + 1_000, 20],
     ]);
-    expect(snapshot.equipment[0].anomalousReadings).toEqual([]);
-    expect(snapshot.equipment[1].anomalousReadings).toHaveLength(1);
+    expect(snapshot.equipment[0].bins.some((bin) => bin.top)).toBe(false);
+    expect(snapshot.equipment[1].bins.filter((bin) => bin.top)).toHaveLength(1);
   });
 
   test('an empty window gives no equipment, and passes alerts and counters through', () => {
@@ -189,7 +204,7 @@ describe('toSnapshot', () => {
       expect(series.readings).toBe(50_000);
       expect(series.bins.length).toBeLessThanOrEqual(181);
       expect(series.bins.reduce((sum, bin) => sum + bin.count, 0)).toBe(50_000);
-      expect(series.anomalousReadings).toHaveLength(MAX_ANOMALOUS_READINGS);
+      expect(series.bins.reduce((sum, bin) => sum + bin.anomalies, 0)).toBe(series.anomalies);
     }
   });
 
@@ -229,13 +244,10 @@ describe('toSnapshot', () => {
     expect(Object.keys(pump1.bins[0].means)).toEqual(SKAB_SCHEMA.featureNames);
     expect(pump1.bins[0]).toMatchObject({ count: 3, anomalies: 1 });
     expect(pump1.bins[0].means.current).toBe(2.467); // (2 + 3 + 2.4) / 3
-    expect(pump1.anomalousReadings).toEqual([
-      expect.objectContaining({
-        t: T0 + 500,
-        features: ['temperature', 'thermocouple'],
-        values: expect.objectContaining({ temperature: 120, thermocouple: 60, accelerometer_1_rms: 0.21 }),
-      }),
-    ]);
+    expect(pump1.bins[0]).toMatchObject({
+      anomalousFeatures: { temperature: 1, thermocouple: 1 },
+      top: { t: T0 + 500, score: 0.99, reasons: 'motor temperature over its limit 110 °C' },
+    });
   });
 
   test('an optional feature left out: its mean is over the readings that had it, null in a bin without it', () => {
@@ -261,12 +273,7 @@ describe('toSnapshot', () => {
       [2, 50.02, 320],
       [3, null, 320],
     ]);
-    expect(feeder.anomalousReadings[0].values).toEqual({
-      power_kw: 320,
-      voltage_v: 470,
-      power_factor: 0.93,
-      frequency_hz: null,
-    });
+    expect(feeder.bins[1].anomalousFeatures).toEqual({ voltage_v: 1 });
     // NaN never reaches the JSON the page reads.
     expect(JSON.stringify(snapshot)).not.toContain('NaN');
   });

@@ -36,7 +36,9 @@ export interface ChartView {
   /** The y axis's tick labels as drawn, units and all ("405 V"). */
   yTicks: string[];
   points: number;
+  /** Time bins marked anomalous for this feature, and their starts (epoch ms). */
   anomalyPoints: number;
+  anomalyBins: number[];
 }
 
 export interface AlertView {
@@ -75,6 +77,7 @@ export async function readDashboard(page: Page): Promise<DashboardView> {
         yTicks: node.dataset.yTicks ? node.dataset.yTicks.split('|') : [],
         points: Number(node.dataset.points ?? 0),
         anomalyPoints: Number(node.dataset.anomalyPoints ?? 0),
+        anomalyBins: node.dataset.anomalyBins ? node.dataset.anomalyBins.split(',').map(Number) : [],
       })),
     ),
     page.locator('#alerts li[data-episode-id]').evaluateAll((nodes: DataNode[]) =>
@@ -118,4 +121,20 @@ export async function waitForDashboard(
       throw new Error(`the dashboard did not get there in ${timeoutMs} ms; it shows ${JSON.stringify(view)}`);
     await page.waitForTimeout(200);
   }
+}
+
+/** The x range each chart draws (epoch ms), as the page writes it on the chart (data-x-min, data-x-max). */
+export async function chartSpans(page: Page): Promise<{ min: number; max: number }[]> {
+  return page
+    .locator('.chart[data-feature]')
+    .evaluateAll((nodes: DataNode[]) =>
+      nodes.map((node) => ({ min: Number(node.dataset.xMin), max: Number(node.dataset.xMax) })),
+    );
+}
+
+/** Whether the page is wider than the window: anything that would make it scroll sideways. */
+export async function scrollsSideways(page: Page): Promise<boolean> {
+  return (await page.evaluate(
+    'document.documentElement.scrollWidth > document.documentElement.clientWidth',
+  )) as boolean;
 }

@@ -650,7 +650,7 @@ describe('IAM least privilege', () => {
     expect(transform?.Properties.Environment.Variables.DETECTOR_STATE_SAVE_SECONDS).toBe('60');
   });
 
-  test('the alerter may only GetItem/PutItem its episode items and UpdateItem its alert-budget items of the readings table', () => {
+  test('the alerter may only GetItem/PutItem its episode items, UpdateItem its alert-budget items and PutItem its alert history of the readings table', () => {
     const dynamo = statementsOfRole(json, ids.alerterRole).filter((s) =>
       actionsOf(s).some((a) => a.startsWith('dynamodb:')),
     );
@@ -667,9 +667,10 @@ describe('IAM least privilege', () => {
           leadingKeys: ['episode'],
         },
         { actions: ['dynamodb:UpdateItem'], resource: arnOf(ids.table), leadingKeys: ['alert-budget'] },
+        { actions: ['dynamodb:PutItem'], resource: arnOf(ids.table), leadingKeys: ['alerts#*'] },
       ]),
     );
-    expect(grants).toHaveLength(2);
+    expect(grants).toHaveLength(3);
     for (const statement of dynamo)
       expect(Object.keys(statement.Condition)).toEqual(['ForAllValues:StringLike']);
   });

@@ -194,7 +194,11 @@ describe('npm start, the command', () => {
 
       expect(view.charts).toHaveLength(12);
       expect(view.charts.every((chart) => chart.points > 0)).toBe(true);
-      expect(view.alerts[0].text).toMatch(/Anomaly on equipment \d+: /);
+      // The alerts are the alerter's episodes in the table, with every reason.
+      expect(view.alerts[0].text).toMatch(/equipment \d+/);
+      expect(await page.locator('#alerts .alert-reasons li').count()).toBeGreaterThan(0);
+      // The detector's normal band, from the state the transform saved in the local table.
+      await page.waitForSelector('.chart[data-normal]', { timeout: 60_000 });
       await page.screenshot({ path: join(ROOT, 'test-artifacts', 'dashboard-npm-start.png') });
       expect((await readDashboard(page)).counters['readings sent']).toBeGreaterThan(0);
       // The live per-minute windows are listed too.

@@ -219,3 +219,59 @@ describe('saving and restoring the state', () => {
     expect(() => detector().restoreState('press-07', padded)).toThrow(/trailing/);
   });
 });
+
+describe("what the detector holds normal (the dashboard's band)", () => {
+  test('none while warming up; then the forecast of the newest reading and a band of no surprise around it', () => {
+    const d = detector({ featureThresholds: { value: 0.6 } });
+    expect(d.normal('press-07')).toBeUndefined();
+    const values = series(11, 600, () => 50, 1);
+    scoreAll(d, values.slice(0, DEFAULT_ADAPTIVE_SETTINGS.warmupReadings - 1));
+    expect(d.normal('press-07')).toEqual([{ threshold: 0.6 }]);
+
+    scoreAll(d, values);
+    const [normal] = d.normal('press-07') ?? [];
+    // Noise of spread 1 around 50: the forecast near 50, the band about 3 typical errors (3.75 of its
+    // mean absolute error, about 3 noise spreads) each side.
+    expect(normal.expected).toBeCloseTo(50, 0);
+    const half = ((normal.high ?? 0) - (normal.low ?? 0)) / 2;
+    expect(half).toBeGreaterThan(2);
+    expect(half).toBeLessThan(4.5);
+    expect((normal.low ?? 0) + half).toBeCloseTo(normal.expected ?? 0, 9);
+    // The band says what the score does: a reading inside it is no surprise, one far outside is.
+    const inside = d.scoreValues('press-07', T0 + 600 * STEP, [(normal.high ?? 0) - 0.2 * half]);
+    expect(inside.isAnomaly).toBe(false);
+    const outside = d.scoreValues('press-07', T0 + 601 * STEP, [(normal.high ?? 0) + 6 * half]);
+    expect(outside.isAnomaly).toBe(true);
+    expect(normal.limitLow).toBeUndefined();
+  });
+
+  test('the absolute limits and a trained band of levels, where the detector has them', () => {
+    const model = defaultModel();
+    const d = createStreamDetector({
+      features: model.features,
+      model,
+      limits: { temperature: { high: 80 } },
+    });
+    d.scoreValues(101, T0, [250, 1000, 60, 30]);
+    const normals = d.normal(101) ?? [];
+    const temperature = normals[model.features.indexOf('temperature')];
+    expect(temperature).toMatchObject({ limitHigh: 80, threshold: 0.5 });
+    expect(temperature.limitLow).toBeUndefined();
+    const trained = model.parameters[model.features.indexOf('temperature')];
+    expect(temperature).toMatchObject({ levelLow: trained.levelLow, levelHigh: trained.levelHigh });
+    expect(normals[model.features.indexOf('humidity')].limitHigh).toBeUndefined();
+  });
+
+  test('a restored detector has no band until its next reading, then the same as one that never stopped', () => {
+    const values = series(12, 400, () => 20, 0.5);
+    const never = detector();
+    scoreAll(never, values);
+    const first = detector();
+    scoreAll(first, values.slice(0, 399));
+    const restored = detector();
+    restored.restoreState('press-07', first.saveState('press-07') as Uint8Array);
+    expect(restored.normal('press-07')).toEqual([{ threshold: 0.5 }]);
+    restored.scoreValues('press-07', T0 + 399 * STEP, [values[399]]);
+    expect(restored.normal('press-07')).toEqual(never.normal('press-07'));
+  });
+});

@@ -1,5 +1,11 @@
 import type { AnomalyEvent } from '../../lambdas/shared/anomaly-events';
-import { advanceEpisode, alertFor, type EpisodeState, severityOf } from '../../lambdas/shared/episodes';
+import {
+  advanceEpisode,
+  alertFor,
+  type EpisodeState,
+  MAX_REASON_CHARS,
+  severityOf,
+} from '../../lambdas/shared/episodes';
 import type { Feature } from '../../lambdas/shared/features';
 
 const QUIET_MS = 60_000;
@@ -55,6 +61,7 @@ describe('advanceEpisode', () => {
       anomalyCount: 5,
       peakScore: 0.8,
       features: ['temperature'],
+      reasons: [{ feature: 'temperature', text: 'temperature +23% over baseline', score: 0.8 }],
     });
   });
 
@@ -79,6 +86,57 @@ describe('advanceEpisode', () => {
       anomalyCount: 3,
       features: ['vibration_amplitude', 'temperature', 'humidity'],
     });
+  });
+
+  it("keeps every anomalous feature's reason, the text of its highest score, not only the first event's", () => {
+    const { states } = run([
+      event(0, {
+        score: 0.8,
+        features: ['vibration_frequency'],
+        reasons: ['vibration frequency +30% over baseline'],
+      }),
+      event(1_000, { score: 0.9, features: ['temperature'], reasons: ['temperature +40% over baseline'] }),
+      // A lower score for the temperature does not replace its reason; a higher one for vibration does.
+      event(2_000, {
+        score: 0.85,
+        features: ['vibration_frequency', 'temperature'],
+        reasons: ['vibration frequency +45% over baseline', 'temperature +35% over baseline'],
+      }),
+    ]);
+    expect(states.get(101)?.reasons).toEqual([
+      { feature: 'vibration_frequency', text: 'vibration frequency +45% over baseline', score: 0.85 },
+      { feature: 'temperature', text: 'temperature +40% over baseline', score: 0.9 },
+    ]);
+    expect(states.get(101)).toMatchObject({ lastAnomalyMs: T0 + 2_000, peakScore: 0.9, anomalyCount: 3 });
+  });
+
+  it('bounds the reasons: one per feature, each text cut to MAX_REASON_CHARS', () => {
+    const long = 'x'.repeat(10_000);
+    const events = Array.from({ length: 200 }, (_, i) =>
+      event(i * 10, { score: 0.5 + i / 1000, features: ['temperature'], reasons: [`${i} ${long}`] }),
+    );
+    const reasons = run(events).states.get(101)?.reasons ?? [];
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0].text).toHaveLength(MAX_REASON_CHARS);
+    expect(reasons[0].text.startsWith('199 ')).toBe(true);
+    expect(reasons[0].text.endsWith('...')).toBe(true);
+  });
+
+  it('an episode stored before reasons were kept (no reasons field) starts keeping them', () => {
+    const stored: EpisodeState = {
+      equipmentId: 101,
+      episodeId: `101-${T0}`,
+      startedMs: T0,
+      lastAnomalyMs: T0,
+      anomalyCount: 1,
+      peakScore: 0.8,
+      features: ['vibration_amplitude'],
+    };
+    const { state } = advanceEpisode(stored, event(5_000, { score: 0.7 }), QUIET_MS);
+    expect(state.reasons).toEqual([
+      { feature: 'temperature', text: 'temperature +23% over baseline', score: 0.7 },
+    ]);
+    expect(state.features).toEqual(['vibration_amplitude', 'temperature']);
   });
 
   it.each([

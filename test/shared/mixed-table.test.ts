@@ -1,7 +1,8 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { emptyTable } from '../../cli/clean-data';
 import { TableSource } from '../../dashboard/table-source';
+import { alertHistoryKey } from '../../lambdas/alerter/episode-store';
 import { putAllItems, raiseLatest } from '../../lambdas/shared/aws/dynamo-writes';
 import { marshallItem } from '../../lambdas/shared/aws/item-marshalling';
 import { raiseKeySuffixes, readKeySuffixes } from '../../lambdas/shared/aws/key-suffix-setting';
@@ -147,6 +148,58 @@ describe('a table of form 1 and form 2 documents, unsuffixed and over 3 key suff
     }).snapshot();
     expect(snapshot.equipment.map((e) => [e.equipmentId, e.readings, e.anomalies])).toEqual([[101, 24, 5]]);
     expect((snapshot.minutes ?? []).reduce((n, m) => n + m.count + m.late, 0)).toBe(24);
+  });
+
+  it("the dashboard's readings of one equipment between two times: both forms, every suffix, each once, oldest first", async () => {
+    const source = new TableSource(clients.documents, TABLE, { now: () => NOW });
+    const chunks: number[][] = [];
+    for await (const rows of source.readingsBetween({ equipmentId: 101, fromMs: NOW - 240_000, toMs: NOW }))
+      chunks.push(rows.map((row) => Date.parse(row.timestamp)));
+    const times = chunks.flat();
+    expect(times).toHaveLength(24);
+    expect(new Set(times).size).toBe(24);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    // A minute a chunk: the readings of a minute, never a day at once.
+    expect(chunks.every((chunk) => new Set(chunk.map((t) => Math.floor(t / 60_000))).size === 1)).toBe(true);
+  });
+
+  it("the dashboard's alert history on DynamoDB's own paging: newest first, pages that continue exactly", async () => {
+    const states = Array.from({ length: 120 }, (_, i) => {
+      const startedMs = NOW - i * 3_000_000;
+      return {
+        equipmentId: 101 + (i % 3),
+        episodeId: `${101 + (i % 3)}-${startedMs}`,
+        startedMs,
+        lastAnomalyMs: startedMs + 5_000,
+        anomalyCount: 2,
+        peakScore: 0.9,
+        features: ['temperature'],
+      };
+    });
+    await put(states.map((state) => ({ ...alertHistoryKey(state), state, expires_at: 0 })));
+    const source = new TableSource(clients.documents, TABLE, { now: () => NOW });
+    try {
+      const pages = [];
+      for (let page = 0; page < 3; page++) pages.push(await source.alertHistory({ page }, 50));
+      expect(pages.map((p) => [p.items.length, p.nextPage])).toEqual([
+        [50, 1],
+        [50, 2],
+        [20, null],
+      ]);
+      expect(pages.flatMap((p) => p.items.map((alert) => alert.episodeId))).toEqual(
+        states.map((state) => state.episodeId),
+      );
+      const only102 = await source.alertHistory({ page: 0, equipmentId: 102 }, 50);
+      expect(only102.items.map((alert) => alert.episodeId)).toEqual(
+        states.filter((state) => state.equipmentId === 102).map((state) => state.episodeId),
+      );
+    } finally {
+      await Promise.all(
+        states.map((state) =>
+          clients.documents.send(new DeleteCommand({ TableName: TABLE, Key: alertHistoryKey(state) })),
+        ),
+      );
+    }
   });
 
   it('local read-back counts the readings in documents of both forms', async () => {

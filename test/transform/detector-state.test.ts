@@ -93,6 +93,28 @@ describe('the detector state across execution environments', () => {
     expect(bytes).toBeLessThan(4 * 1_200 + 4 * 8 * 3 * PER_RECORD + 200);
   });
 
+  test("beside the state, what the detector holds normal per feature, for the dashboard's band", async () => {
+    await run(environment(), [0, 1, 2]);
+    const item = harness.items.get(`${detectorStateKey(101).pk}|${detectorStateKey(101).sk}`);
+    const normal = item?.normal as Record<string, Record<string, number>>;
+    expect(Object.keys(normal)).toEqual([
+      'vibration_amplitude',
+      'vibration_frequency',
+      'temperature',
+      'humidity',
+    ]);
+    // Past the warm-up (300 readings): a band around the temperature near 60, the trained band of
+    // levels, and the threshold; numbers kept to 6 significant digits.
+    const temperature = normal.temperature;
+    expect(temperature.low).toBeLessThan(temperature.expected);
+    expect(temperature.high).toBeGreaterThan(temperature.expected);
+    expect(temperature.expected).toBeGreaterThan(57);
+    expect(temperature.expected).toBeLessThan(63);
+    expect(temperature.threshold).toBe(0.5);
+    expect(typeof temperature.levelLow).toBe('number');
+    for (const value of Object.values(temperature)) expect(Number(value.toPrecision(6))).toBe(value);
+  });
+
   test('a retried batch does not save again, and an older environment never overwrites a newer state', async () => {
     await run(environment(), [0, 1, 2, 3, 4]);
     const uninterrupted = scoresOf(4);

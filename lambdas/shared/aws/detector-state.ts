@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { StreamDetector } from '../detector';
+import type { FeatureNormal, StreamDetector } from '../detector';
 import type { EquipmentId } from '../reading';
 
 /**
@@ -8,7 +8,8 @@ import type { EquipmentId } from '../reading';
  * deployment, a recycle, a scale-out, a re-sharded stream) continues where the last one stopped.
  *
  * - Item: pk `state#<equipment id>`, sk `detector`; the state as a binary attribute, with the time of
- *   the newest reading it has learnt (`last_ms`).
+ *   the newest reading it has learnt (`last_ms`), and what it holds normal per feature (`normal`, for
+ *   the dashboard: the forecast and its band, the limits, the threshold).
  * - Read (consistently) when an environment first sees an equipment; a state of another model or
  *   settings is left aside, and the detector learns afresh (and overwrites it at its next save).
  * - Written at most every `saveIntervalMs` per equipment, and only when it has learnt something new:
@@ -46,6 +47,25 @@ export interface SaveOutcome {
   bytes: number;
   /** A newer state was already stored (another environment): the local copy was dropped. */
   superseded: number;
+}
+
+/**
+ * The `normal` attribute, for the dashboard: per feature name, what the detector holds normal (the
+ * fields of FeatureNormal it has), to 6 significant digits.
+ */
+export function normalAttribute(
+  features: readonly string[],
+  normals: readonly FeatureNormal[],
+): Record<string, FeatureNormal> {
+  const attribute: Record<string, FeatureNormal> = {};
+  normals.forEach((normal, f) => {
+    const stored: FeatureNormal = { threshold: normal.threshold };
+    for (const [name, value] of Object.entries(normal) as [keyof FeatureNormal, number | undefined][]) {
+      if (value !== undefined && Number.isFinite(value)) stored[name] = Number(value.toPrecision(6));
+    }
+    attribute[features[f]] = stored;
+  });
+  return attribute;
 }
 
 export class DetectorStateStore {
@@ -119,11 +139,12 @@ export class DetectorStateStore {
               TableName: this.options.tableName,
               Key: detectorStateKey(equipmentId),
               UpdateExpression:
-                'SET #state = :state, last_ms = :last, equipment_id = :equipment, model_version = :model, saved_at = :saved, expires_at = :expires',
+                'SET #state = :state, #normal = :normal, last_ms = :last, equipment_id = :equipment, model_version = :model, saved_at = :saved, expires_at = :expires',
               ConditionExpression: 'attribute_not_exists(last_ms) OR last_ms < :last',
-              ExpressionAttributeNames: { '#state': 'state' },
+              ExpressionAttributeNames: { '#state': 'state', '#normal': 'normal' },
               ExpressionAttributeValues: {
                 ':state': state,
+                ':normal': normalAttribute(this.detector.features, this.detector.normal(equipmentId) ?? []),
                 ':last': lastMs,
                 ':equipment': equipmentId,
                 ':model': this.detector.modelVersion,

@@ -172,6 +172,12 @@ export class AdaptiveFeature {
   high = Number.NEGATIVE_INFINITY;
   /** When the last run of anomalous surprise began (NaN before any). */
   lastOnsetMs = Number.NaN;
+  /**
+   * What the newest reading learnt from was judged against (derived, not state): its forecast, and
+   * how far off it a reading adds no surprise. NaN until a reading is learnt after warm-up.
+   */
+  private judgedExpected = Number.NaN;
+  private judgedTolerance = Number.NaN;
 
   /** The rates of the last interval between readings (derived, not state). */
   private readonly rates: Rates = {
@@ -273,6 +279,8 @@ export class AdaptiveFeature {
     if (!learn) return out;
 
     // Learn: the run of surprises, the forecasts' errors, the level, the profiles, the history.
+    this.judgedExpected = warmingUp ? Number.NaN : expected;
+    this.judgedTolerance = s.surpriseFrom * floored;
     if (red === 1 && this.red === 0) this.lastOnsetMs = timestampMs;
     this.red = red;
     const dtMs = first ? 0 : timestampMs - this.lastMs;
@@ -324,6 +332,20 @@ export class AdaptiveFeature {
     if (value < this.low) this.low = value;
     if (value > this.high) this.high = value;
     return out;
+  }
+
+  /**
+   * The normal band of the newest reading learnt from: its forecast, and the values within
+   * `surpriseFrom` typical errors of it (a reading there adds no surprise). Undefined while warming
+   * up, and after a restore until the next reading.
+   */
+  normalBand(): { expected: number; low: number; high: number } | undefined {
+    if (Number.isNaN(this.judgedExpected)) return undefined;
+    return {
+      expected: this.judgedExpected,
+      low: this.judgedExpected - this.judgedTolerance,
+      high: this.judgedExpected + this.judgedTolerance,
+    };
   }
 
   /**

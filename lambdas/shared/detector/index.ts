@@ -76,6 +76,25 @@ export interface ValuesScore {
   warmingUp: boolean;
 }
 
+/**
+ * What the detector holds normal for one feature of a stream, for display: each part present only
+ * where the detector has it.
+ */
+export interface FeatureNormal {
+  /** The adaptive half's forecast of the newest reading, and the band within which a reading adds no surprise. */
+  expected?: number;
+  low?: number;
+  high?: number;
+  /** Absolute limits (the schema's or the user's): a reading beyond one is anomalous. */
+  limitLow?: number;
+  limitHigh?: number;
+  /** A trained model's band of normal levels. */
+  levelLow?: number;
+  levelHigh?: number;
+  /** The score at which the feature is flagged. */
+  threshold: number;
+}
+
 export interface StreamDetector {
   readonly modelVersion: string;
   readonly features: readonly string[];
@@ -94,6 +113,8 @@ export interface StreamDetector {
   restoreState(key: string | number, state: Uint8Array): void;
   /** Drops the stream's state (it is learnt again, or restored, when next seen). */
   forget(key: string | number): void;
+  /** Per feature (the detector's order), its normal as of the newest reading; undefined for a stream it does not hold. */
+  normal(key: string | number): FeatureNormal[] | undefined;
 }
 
 /** The adaptive half's version: it changes whenever what it learns or how it scores does. */
@@ -235,6 +256,22 @@ export function createStreamDetector(config: StreamDetectorConfig): StreamDetect
     lastLearntMs: (key) => streams.get(key)?.lastMs,
     forget: (key) => {
       streams.delete(key);
+    },
+
+    normal(key) {
+      const stream = streams.get(key);
+      if (!stream) return undefined;
+      return features.map((_, f) => {
+        const normal: FeatureNormal = { threshold: thresholds[f], ...stream.adaptive[f].normalBand() };
+        if (Number.isFinite(limits[f].low)) normal.limitLow = limits[f].low;
+        if (Number.isFinite(limits[f].high)) normal.limitHigh = limits[f].high;
+        const p = trained[f];
+        if (p) {
+          normal.levelLow = p.levelLow;
+          normal.levelHigh = p.levelHigh;
+        }
+        return normal;
+      });
     },
 
     saveState(key) {
