@@ -73,7 +73,8 @@ export interface EquipmentSeries {
     means: Record<string, number | null>;
     /**
      * Only in a bin with anomalous readings: how many of them concern each feature (those they name;
-     * every feature for one naming none), features without any left out.
+     * every feature for one naming none), features without any left out. In the one-minute bins, from
+     * the window's per-feature counts (every feature for a window written without them).
      */
     anomalousFeatures?: Record<string, number>;
     /** Only in a bin with anomalous readings: its most anomalous one (time, score, the detector's reasons). */

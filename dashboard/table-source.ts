@@ -369,9 +369,24 @@ export function minuteSeries(
       means: Object.fromEntries(
         Object.entries(means).map(([feature, mean]) => [feature, mean === null ? null : round3(mean)]),
       ),
+      ...(window.anomalies > 0 ? { anomalousFeatures: flaggedFeatures(window, schema) } : {}),
     });
   }
   return [...byEquipment.values()].sort((a, b) => compareIds(a.equipmentId, b.equipmentId));
+}
+
+/**
+ * A window's anomalous readings per feature, features without any left out. A window written before
+ * the windows counted them per feature marks every feature, as a reading naming none does.
+ */
+function flaggedFeatures(window: MinuteAggregate, schema: ReadingSchema): Record<string, number> {
+  const { flagged } = window;
+  return Object.fromEntries(
+    schema.featureNames.flatMap((feature, f) => {
+      const count = flagged ? flagged[f] : window.anomalies;
+      return count > 0 ? [[feature, count]] : [];
+    }),
+  );
 }
 
 function round3(value: number): number {

@@ -34,6 +34,11 @@ export interface WindowTotals {
    * others it is `count` throughout, and left out).
    */
   present?: number[];
+  /**
+   * Per feature, the anomalous on-time readings concerning it (one naming no feature concerns every
+   * feature): only in windows with anomalies, so that the dashboard marks each feature's anomalous minutes.
+   */
+  flagged?: number[];
 }
 
 export interface WindowContribution extends WindowTotals {
@@ -57,6 +62,8 @@ export interface MinuteAggregate {
   anomalies: number;
   /** Per feature (the schema's order); NaN for a window with late readings only, or without the feature. */
   means: number[];
+  /** Per feature, the anomalous readings concerning it; absent when no contribution had anomalies (or counted them per feature: written before). */
+  flagged?: number[];
   mins: number[];
   maxs: number[];
 }
@@ -94,12 +101,13 @@ export function windowContributions(
   keySuffixes = 1,
 ): WindowContribution[] {
   const features = schema.featureNames;
+  const featureIndex = new Map(features.map((name, f) => [name, f]));
   const optional = schema.features.some((f) => f.optional);
   const windows = new Map<string, WindowContribution>();
   const onTimeFrom = source.arrivalMs - latenessMs;
   // A record's readings are mostly one run of the same window: look it up only when it changes.
   let window: WindowContribution | undefined;
-  for (const { reading, isAnomaly } of processed) {
+  for (const { reading, isAnomaly, anomalousFeatures } of processed) {
     const minuteMs = Math.floor(reading.timestampMs / 60_000) * 60_000;
     if (window?.minute_ms !== minuteMs || window.equipment_id !== reading.equipmentId) {
       const key = `${reading.equipmentId}|${minuteMs}`;
@@ -123,7 +131,15 @@ export function windowContributions(
       continue;
     }
     window.count++;
-    if (isAnomaly) window.anomalies++;
+    if (isAnomaly) {
+      window.anomalies++;
+      window.flagged ??= new Array<number>(features.length).fill(0);
+      if (anomalousFeatures.length === 0) for (let f = 0; f < features.length; f++) window.flagged[f]++;
+      for (const name of anomalousFeatures) {
+        const f = featureIndex.get(name);
+        if (f !== undefined) window.flagged[f]++;
+      }
+    }
     for (let f = 0; f < features.length; f++) {
       const value = reading.values[features[f]];
       if (Number.isNaN(value)) continue; // an optional feature the reading left out
@@ -177,6 +193,10 @@ export function mergeContributions(
     window.count += c.count;
     window.late += c.late;
     window.anomalies += c.anomalies;
+    if (c.flagged?.length === window.sums.length) {
+      window.flagged ??= new Array<number>(c.flagged.length).fill(0);
+      for (let f = 0; f < c.flagged.length; f++) window.flagged[f] += c.flagged[f];
+    }
     if (c.count === 0) continue;
     for (let f = 0; f < window.sums.length; f++) {
       if (window.present && c.present) {

@@ -447,11 +447,14 @@ describe('TableSource ranges and history', () => {
       anomalies: 0,
       means: { vibration_amplitude: 250, vibration_frequency: 1000, temperature: 75, humidity: 30 },
     });
+    // The anomalous minute is marked on the feature its reading concerned, and only there.
     expect(s101.bins.at(-1)).toMatchObject({
       t: Date.UTC(2026, 10, 23, 19, 50),
       anomalies: 1,
       means: { temperature: 60 },
+      anomalousFeatures: { temperature: 1 },
     });
+    expect(s101.bins.filter((bin) => bin.anomalousFeatures)).toHaveLength(1);
     expect([s101.readings, s101.anomalies]).toEqual([64, 1]);
     expect(snapshot.counters.slice(0, 3)).toEqual([
       { name: 'readings in window', value: 128 },
@@ -463,6 +466,19 @@ describe('TableSource ranges and history', () => {
       .map((call) => String(call.args[0].input.ExpressionAttributeValues?.[':pk']));
     expect(pks.some((pk) => pk.startsWith('readings#'))).toBe(false);
     expect(pks.filter((pk) => pk.startsWith('minutes#'))).toHaveLength(16);
+
+    // A window written before the per-feature counts marks every feature, as a reading naming none does.
+    const older = table.items.find(
+      (item) => item.equipment_id === 102 && typeof item.anomalies === 'number' && item.anomalies > 0,
+    );
+    delete (older as Record<string, unknown>).flagged;
+    const marked = (await source.snapshot({ range: '15m' })).equipment[1].bins.at(-1);
+    expect(marked?.anomalousFeatures).toEqual({
+      vibration_amplitude: 1,
+      vibration_frequency: 1,
+      temperature: 1,
+      humidity: 1,
+    });
 
     const day = await source.snapshot({ range: '24h' });
     expect(day.window).toEqual({ fromMs: NOW - 86_400_000, toMs: NOW });

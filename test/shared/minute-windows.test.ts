@@ -74,6 +74,33 @@ describe('per-minute windows of event time', () => {
     expect(windows[1].means[2]).toBe(65);
   });
 
+  test('anomalous readings are counted per feature they concern (all for one naming none), summed across records', () => {
+    const a = source('1');
+    const b = source('2');
+    const none = { ...reading(b, 1, 30_000, 61, 101, true), anomalousFeatures: [] };
+    const merged = mergeContributions(
+      store(
+        windowContributions(
+          a,
+          [reading(a, 0, 10_000, 60, 101, true), reading(a, 1, 20_000, 60)],
+          2 * LATENESS,
+          3_600,
+        ),
+        windowContributions(b, [reading(b, 0, 25_000, 90, 101, true), none], 2 * LATENESS, 3_600),
+        // A window without anomalies counts none, and writes no per-feature counts.
+        windowContributions(source('3'), [reading(source('3'), 0, 40_000, 60, 102)], 2 * LATENESS, 3_600),
+      ),
+    );
+    const byEquipment = Object.fromEntries(merged.map((w) => [w.equipmentId, w]));
+    expect(byEquipment[101]).toMatchObject({ anomalies: 3, flagged: [1, 1, 3, 1] });
+    expect(byEquipment[102].anomalies).toBe(0);
+    expect(byEquipment[102].flagged).toBeUndefined();
+    // A late anomalous reading is counted late only.
+    const late = windowContributions(a, [reading(a, 0, -200_000, 60, 101, true)], LATENESS, 3_600);
+    expect(late[0]).toMatchObject({ late: 1, anomalies: 0 });
+    expect(late[0].flagged).toBeUndefined();
+  });
+
   test('readings later than the lateness are counted as late, not in the statistics, never dropped', () => {
     const a = source('1');
     // Arrival is 19:48:30; with 60 s of lateness, readings before 19:47:30 are late.
