@@ -15,7 +15,7 @@
  * changes, and follow their container's width. Plain browser JavaScript, no build step.
  *
  * Chart containers carry data-equipment, data-feature, data-label, data-unit, data-points,
- * data-anomaly-points (bins marked), data-anomaly-bins (their starts), data-y-ticks, data-y-min /
+ * data-anomaly-points (bins marked), data-anomaly-bins (their starts), data-x-ticks, data-y-ticks, data-y-min /
  * data-y-max (the value range drawn), data-normal ("low..high" of the band drawn) and data-x-min /
  * data-x-max (the x range drawn, epoch ms) so tests can read what is drawn.
  */
@@ -127,6 +127,8 @@
   let route = parseRoute();
   /** The alert history's pages visited: the page parameter of each (undefined: the first). */
   let historyPages = [undefined];
+  /** What the snapshot's alerts were at the last poll (see refreshHistoryOnNewAlerts). */
+  let lastAlertsSignature;
   let historyIndex = 0;
 
   async function refresh() {
@@ -138,6 +140,7 @@
       const body = await getJson(`/api/snapshot?${params}`);
       if (request !== requestNumber) return;
       render(body);
+      refreshHistoryOnNewAlerts(body.alerts);
       const updated = `updated ${clock(Date.parse(body.generatedAt))}`;
       setStatus(paused ? `paused (${updated})` : updated, false);
     } catch (error) {
@@ -658,7 +661,11 @@
           ...(compact ? { size: 26, font: SMALL_FONT } : { size: 30 }),
           space: timeTickSpace(compact ? 36 : 45, compact ? 52 : 66),
           incrs: TIME_INCREMENTS,
-          values: (_plot, ticks) => tickTimes(ticks),
+          values: (_plot, ticks) => {
+            const labels = tickTimes(ticks);
+            container.dataset.xTicks = labels.join('|');
+            return labels;
+          },
         },
         {
           ...axisColors,
@@ -805,6 +812,7 @@
     if (detail) {
       historyPages = [undefined];
       historyIndex = 0;
+      lastAlertsSignature = undefined;
       loadHistory();
     }
     window.scrollTo(0, 0);
@@ -813,14 +821,37 @@
   }
 
   /** One page of the equipment's alert history (GET /api/alerts?page=N&equipment=ID). */
-  async function loadHistory() {
+  /**
+   * On an equipment's page showing the newest alerts, reads that page again when the snapshot's alerts
+   * changed (a new episode, or one grown), so the history follows without a request every poll.
+   */
+  function refreshHistoryOnNewAlerts(alerts) {
+    if (route.equipment === null) return;
+    const signature = JSON.stringify(
+      (alerts ?? []).map((alert) => [
+        alert.episodeId,
+        alert.endedMs,
+        alert.anomalyCount,
+        alert.reasons?.length,
+      ]),
+    );
+    if (signature === lastAlertsSignature) return;
+    const first = lastAlertsSignature === undefined;
+    lastAlertsSignature = signature;
+    if (!first && historyIndex === 0) loadHistory(true);
+  }
+
+  /** Reads the shown page of the alert history; `quiet` (a refresh) keeps the list and buttons meanwhile. */
+  async function loadHistory(quiet = false) {
     const equipment = route.equipment;
     const index = historyIndex;
     const params = new URLSearchParams({ equipment });
     if (historyPages[index] !== undefined) params.set('page', String(historyPages[index]));
-    elements.historyPrevious.disabled = true;
-    elements.historyNext.disabled = true;
-    elements.historyStatus.textContent = 'loading…';
+    if (!quiet) {
+      elements.historyPrevious.disabled = true;
+      elements.historyNext.disabled = true;
+      elements.historyStatus.textContent = 'loading…';
+    }
     try {
       const body = await getJson(`/api/alerts?${params}`);
       if (route.equipment !== equipment || historyIndex !== index) return;
@@ -834,7 +865,8 @@
       elements.historyPrevious.disabled = index === 0;
       elements.historyNext.disabled = body.nextPage === null || body.nextPage === undefined;
     } catch (error) {
-      if (route.equipment !== equipment) return;
+      // A refresh that fails leaves the page read before.
+      if (route.equipment !== equipment || quiet) return;
       elements.historyList.replaceChildren();
       elements.historyStatus.textContent =
         error.status === 404
@@ -901,11 +933,14 @@
   /** Time axis labels: hours and minutes when every tick is on a whole minute ("14:57"), else seconds too. */
   function tickTimes(ticks) {
     const wholeMinutes = ticks.every((t) => t % 60000 === 0);
-    return ticks.map((t) =>
-      wholeMinutes
-        ? new Date(t).toLocaleTimeString([], { hour12: false, hour: '2-digit', minute: '2-digit' })
-        : clock(t),
-    );
+    return ticks.map((t) => {
+      if (!wholeMinutes) return clock(t);
+      const date = new Date(t);
+      // Midnight names its day, so a range over a day change says which hours are of which day.
+      if (date.getHours() === 0 && date.getMinutes() === 0)
+        return date.toLocaleDateString([], { month: 'short', day: 'numeric' });
+      return date.toLocaleTimeString([], { hour12: false, hour: '2-digit', minute: '2-digit' });
+    });
   }
 
   function element(tag, className, text) {

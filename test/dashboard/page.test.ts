@@ -943,6 +943,20 @@ if (chromiumMissing) console.warn(`dashboard page tests ${chromiumMissing}`);
         (spans) => allSpan(spans, 3_600_000),
       );
 
+      // A day's range crosses midnight: that tick names its day, the others stay times of day.
+      await page.locator('#range').selectOption('24h');
+      await waitUntil(
+        () => chartSpans(page),
+        (spans) => allSpan(spans, 86_400_000),
+      );
+      const dayTicks = (
+        (await page
+          .locator('.chart[data-equipment="101"][data-feature="temperature"]')
+          .getAttribute('data-x-ticks')) ?? ''
+      ).split('|');
+      expect(dayTicks.filter((tick) => /^[A-Z][a-z]+ \d{1,2}$/.test(tick))).toHaveLength(1);
+      expect(dayTicks.filter((tick) => /^\d\d:\d\d$/.test(tick)).length).toBeGreaterThan(0);
+
       // Paused, the page asks for nothing more and says so; resumed, it polls again.
       await page.locator('#range').selectOption('3m');
       await waitUntil(
@@ -1040,6 +1054,52 @@ if (chromiumMissing) console.warn(`dashboard page tests ${chromiumMissing}`);
       await page.locator('#back').click();
       await waitForDashboard(page, (v) => v.charts.length === 12);
       expect(await page.locator('#history').isHidden()).toBe(true);
+      expect(problems).toEqual([]);
+    });
+
+    test("an equipment's alert history follows new episodes, reading again only when the snapshot's alerts change", async () => {
+      const endMs = Date.now() - 5_000;
+      const server = await serve(staticSource(LAB_SCHEMA, [], [], endMs));
+      const episode = (startedMs: number, reason: string) => ({
+        equipmentId: 102,
+        episodeId: `102-${startedMs}`,
+        startedMs,
+        endedMs: startedMs + 30_000,
+        severity: 'high',
+        subject: 'Anomaly on equipment 102',
+        features: ['temperature'],
+        reasons: [reason],
+        anomalyCount: 3,
+      });
+      const older = episode(endMs - 600_000, 'temperature +40% over baseline');
+      const newer = episode(endMs - 60_000, 'humidity 30 % under baseline');
+      let episodes = [older];
+      const calls = await fakeApi(page, {
+        snapshot: (query) => ({
+          ...rangedSnapshot(query.get('range') ?? '3m', endMs, query.get('equipment')),
+          alerts: episodes,
+        }),
+        alerts: () => ({ items: episodes, nextPage: null }),
+      });
+      await page.goto(`${server.url}#/equipment/102`);
+      const items = page.locator('#history-alerts > li[data-episode-id]');
+      const texts = () =>
+        items.evaluateAll((nodes: { textContent: string | null }[]) => nodes.map((n) => n.textContent ?? ''));
+      await waitUntil(texts, (t) => t.length === 1);
+      const polls = () => calls.filter((call) => call.startsWith('/api/snapshot')).length;
+      const historyReads = () => calls.filter((call) => call.startsWith('/api/alerts')).length;
+      // Polls with the same alerts read no history.
+      const before = polls();
+      await waitUntil(
+        async () => polls(),
+        (count) => count >= before + 2,
+      );
+      expect(historyReads()).toBe(1);
+
+      episodes = [newer, older];
+      const after = await waitUntil(texts, (t) => t.length === 2);
+      expect(after[0]).toContain('humidity 30 % under baseline');
+      expect(historyReads()).toBe(2);
       expect(problems).toEqual([]);
     });
 

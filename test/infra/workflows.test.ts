@@ -96,13 +96,7 @@ describe('the workflows', () => {
   test('ci runs the tests, the synth with cdk-nag and cfn-lint on every push and pull request', () => {
     const ci = workflow('ci.yml');
     expect(ci).toMatch(/^on:\n {2}push:\n {2}pull_request:\n/m);
-    for (const step of [
-      'npm ci',
-      'npm test',
-      'npx cdk synth --all --quiet',
-      "cfn-lint==1.58.0'",
-      'actionlint',
-    ])
+    for (const step of ['npm ci', 'npm test', 'npx cdk synth --quiet', "cfn-lint==1.58.0'", 'actionlint'])
       expect(ci).toContain(step);
   });
 
