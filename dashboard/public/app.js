@@ -20,6 +20,8 @@
  * data-x-max (the x range drawn, epoch ms) so tests can read what is drawn.
  */
 (() => {
+  /** The key of an equipment's score lane among its charts (no feature is named so: not a name character). */
+  const SCORE_CHART = ' score';
   /** How often the snapshot is read again, by range: a day's minutes change slowly. */
   const REFRESH_MS = { '3m': 2500, '15m': 5000, '1h': 10000, '6h': 30000, '24h': 60000 };
   const CHART_HEIGHT = 150;
@@ -30,6 +32,9 @@
   const COMPACT_CHART_HEIGHT = 120;
   /** The value axis widens to the normal band by at most this factor of the line's own range. */
   const MAX_BAND_WIDENING = 3;
+  /** The score lane under an equipment's charts, and on its own page. */
+  const SCORE_CHART_HEIGHT = 110;
+  const DETAIL_SCORE_CHART_HEIGHT = 150;
   /** Axis font of compact charts (uPlot's is 12px). */
   const SMALL_FONT = '10px system-ui, sans-serif';
   /** Line colours by feature position, for a light and a dark page: the lab's four first, then others. */
@@ -238,6 +243,10 @@
     return features.length >= COMPACT_FROM ? COMPACT_CHART_HEIGHT : CHART_HEIGHT;
   }
 
+  function scoreChartHeight() {
+    return route.equipment !== null ? DETAIL_SCORE_CHART_HEIGHT : SCORE_CHART_HEIGHT;
+  }
+
   function renderSchemaWarning(snapshot) {
     const undeclared = snapshot.undeclaredFeatures ?? [];
     elements.schemaWarning.hidden = undeclared.length === 0;
@@ -406,7 +415,17 @@
       chartsByElement.set(container, chart);
       resizeObserver.observe(container);
     }
-    const created = { panel, summary, exportLink, charts };
+    // The score lane: not a feature, so out of the grid, and its chart kept apart from the features'.
+    const scoreElement = element('div', 'chart score-lane');
+    scoreElement.dataset.equipment = String(equipmentId);
+    scoreElement.dataset.score = '';
+    scoreElement.title = "The highest anomaly score of each bin, and the detector's threshold";
+    panel.append(scoreElement);
+    const score = { element: scoreElement, plot: null };
+    charts.set(SCORE_CHART, score);
+    chartsByElement.set(scoreElement, score);
+    resizeObserver.observe(scoreElement);
+    const created = { panel, summary, exportLink, charts, score };
     panels.set(equipmentId, created);
     return created;
   }
@@ -424,13 +443,32 @@
       if (band) chart.element.dataset.normal = `${band.low}..${band.high}`;
       else delete chart.element.dataset.normal;
       if (chart.plot) chart.plot.setData(data);
-      else chart.plot = new uPlot(chartOptions(feature, chart), data, chart.element);
+      else chart.plot = new uPlot(featureChartOptions(feature, chart), data, chart.element);
       const points = countValues(data[1]);
       chart.element.dataset.points = String(points);
       chart.element.classList.toggle('empty', points === 0);
       chart.element.dataset.anomalyPoints = String(chart.marks.length);
       chart.element.dataset.anomalyBins = chart.marks.map((mark) => mark.t).join(',');
     }
+    updateScoreLane(panel.score, equipment);
+  }
+
+  /**
+   * The score lane of an equipment: shown while its bins carry their highest score (the readings of
+   * the shortest range; the per-minute windows keep none), with the lowest threshold of its features.
+   */
+  function updateScoreLane(chart, equipment) {
+    const scores = equipment.bins.map((bin) => (typeof bin.maxScore === 'number' ? bin.maxScore : null));
+    chart.element.hidden = scores.every((score) => score === null);
+    chart.bins = equipment.bins;
+    const thresholds = Object.values(equipment.normal?.features ?? {}).map((normal) => normal.threshold);
+    chart.threshold = thresholds.length > 0 ? Math.min(...thresholds) : undefined;
+    if (chart.threshold === undefined) delete chart.element.dataset.threshold;
+    else chart.element.dataset.threshold = String(chart.threshold);
+    const data = [equipment.bins.map((bin) => bin.t), scores];
+    if (chart.plot) chart.plot.setData(data);
+    else chart.plot = new uPlot(scoreChartOptions(chart), data, chart.element);
+    chart.element.dataset.points = String(countValues(scores));
   }
 
   /**
@@ -493,6 +531,22 @@
     ctx.restore();
   }
 
+  /** The threshold across the score lane, dashed: a bin whose score reaches it holds a flagged reading. */
+  function drawThreshold(plot, chart, colors) {
+    if (chart.threshold === undefined) return;
+    const { ctx, bbox } = plot;
+    const y = plot.valToPos(chart.threshold, 'y', true);
+    ctx.save();
+    ctx.strokeStyle = colors.anomaly;
+    ctx.lineWidth = devicePixelRatio;
+    ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
+    ctx.beginPath();
+    ctx.moveTo(bbox.left, y);
+    ctx.lineTo(bbox.left + bbox.width, y);
+    ctx.stroke();
+    ctx.restore();
+  }
+
   /**
    * Marks every anomalous bin behind the line: a translucent red band over the bin, darker as more of
    * its readings are anomalous, and a solid strip along the top edge so a single bin is still seen.
@@ -523,9 +577,8 @@
   /** The hover box: the bin under the cursor, its mean with the unit, score, flagged or not, reasons. */
   function showTooltip(plot, chart, feature) {
     const tooltip = chart.tooltip;
-    const index = plot.cursor.idx;
-    const bin = index === null || index === undefined ? undefined : chart.bins?.[index];
-    if (!bin || plot.cursor.left < 0) {
+    const bin = binUnderCursor(plot, chart);
+    if (!bin) {
       tooltip.hidden = true;
       return;
     }
@@ -543,14 +596,47 @@
     tooltip.replaceChildren(...lines.map((line) => element('div', undefined, line)));
     if (flagged > 0 && bin.top?.reasons) tooltip.append(element('div', 'reasons', bin.top.reasons));
     tooltip.classList.toggle('flagged', flagged > 0);
+    placeTooltip(plot, chart);
+  }
+
+  /** The bin under the cursor, if the cursor is over the plot. */
+  function binUnderCursor(plot, chart) {
+    const index = plot.cursor.idx;
+    if (index === null || index === undefined || plot.cursor.left < 0) return undefined;
+    return chart.bins?.[index];
+  }
+
+  /** Shows the hover box beside the cursor, inside the chart (relative to the chart's box, which holds it). */
+  function placeTooltip(plot, chart) {
+    const tooltip = chart.tooltip;
     tooltip.hidden = false;
-    // Beside the cursor, inside the chart: relative to the chart's box, which holds the tooltip.
     const over = plot.over.getBoundingClientRect();
     const box = chart.element.getBoundingClientRect();
     const width = tooltip.offsetWidth;
     const x = over.left - box.left + plot.cursor.left;
     tooltip.style.left = `${Math.max(0, Math.min(x + 12, box.width - width))}px`;
     tooltip.style.top = `${over.top - box.top + 4}px`;
+  }
+
+  /** The score lane's hover box: the bin's time, its highest score, the threshold, its reasons. */
+  function showScoreTooltip(plot, chart) {
+    const bin = binUnderCursor(plot, chart);
+    if (!bin || typeof bin.maxScore !== 'number') {
+      chart.tooltip.hidden = true;
+      return;
+    }
+    const lines = [
+      clock(bin.t),
+      `highest score ${bin.maxScore.toFixed(2)} of ${bin.count} reading${bin.count === 1 ? '' : 's'}`,
+      chart.threshold === undefined
+        ? `${bin.anomalies} flagged`
+        : `${bin.anomalies} flagged (from score ${chart.threshold.toFixed(2)})`,
+    ];
+    chart.tooltip.replaceChildren(...lines.map((line) => element('div', undefined, line)));
+    if (bin.anomalies > 0 && bin.top?.reasons)
+      chart.tooltip.append(element('div', 'reasons', bin.top.reasons));
+    chart.tooltip.classList.toggle('flagged', bin.anomalies > 0);
+    placeTooltip(plot, chart);
   }
 
   /** The hover box's lines on what the detector holds normal for the feature now. */
@@ -586,10 +672,57 @@
     };
   }
 
-  function chartOptions(feature, chart) {
+  /** A feature's chart: its line, the normal band and limits, the anomalous bins, its hover box. */
+  function featureChartOptions(feature, chart) {
+    const colors = chartColors();
+    return chartOptions(chart, colors, {
+      title: titleOf(feature.label),
+      height: chartHeight(),
+      drawBehind: (plot) => {
+        drawNormal(plot, chart, colors);
+        drawAnomalyBands(plot, chart, colors.anomaly);
+      },
+      onCursor: (plot) => showTooltip(plot, chart, feature),
+      // The line's range, widened to show the normal band whole unless that would squeeze the line
+      // into less than a third of the chart (the band is then cut at the chart's edges).
+      yRange: (_plot, min, max) => {
+        if (min === null || max === null) return [null, null];
+        const band = normalBand(chart.normal);
+        if (band) {
+          const low = Math.min(min, band.low);
+          const high = Math.max(max, band.high);
+          if (high - low <= MAX_BAND_WIDENING * (max - min)) return uPlot.rangeNum(low, high, 0.1, true);
+        }
+        return uPlot.rangeNum(min, max, 0.1, true);
+      },
+      yLabel: (tick) => withUnitSuffix(numberFormat.format(tick), feature.unit),
+      series: {
+        label: feature.label,
+        stroke: COLORS[colors.scheme][feature.index % COLORS.light.length],
+        width: 1.5,
+      },
+    });
+  }
+
+  /** An equipment's score lane: the highest score of each bin, 0 to 1, and the threshold dashed. */
+  function scoreChartOptions(chart) {
+    const colors = chartColors();
+    return chartOptions(chart, colors, {
+      title: 'Anomaly score (highest of each bin)',
+      height: scoreChartHeight(),
+      drawBehind: (plot) => drawThreshold(plot, chart, colors),
+      onCursor: (plot) => showScoreTooltip(plot, chart),
+      yRange: () => [0, 1],
+      yLabel: (tick) => numberFormat.format(tick),
+      series: { label: 'score', stroke: colors.anomaly, width: 1.2 },
+    });
+  }
+
+  /** What every chart shares: the time axis and its range, zoom by drag, the hover box, the colours. */
+  function chartOptions(chart, colors, spec) {
     const compact = features.length >= COMPACT_FROM;
     const container = chart.element;
-    const colors = chartColors();
+    chart.height = spec.height;
     elements.equipment.dataset.scheme = colors.scheme;
     chart.tooltip = element('div', 'tooltip');
     chart.tooltip.hidden = true;
@@ -601,20 +734,15 @@
     };
     return {
       width: Math.max(1, Math.floor(container.clientWidth)),
-      height: chartHeight(),
-      title: titleOf(feature.label),
+      height: spec.height,
+      title: spec.title,
       ms: 1,
       legend: { show: false },
       // Dragging selects a span of time: every chart of the page zooms to it.
       cursor: { y: false, points: { size: 7 }, drag: { x: true, y: false, setScale: false } },
       hooks: {
-        drawClear: [
-          (plot) => {
-            drawNormal(plot, chart, colors);
-            drawAnomalyBands(plot, chart, colors.anomaly);
-          },
-        ],
-        setCursor: [(plot) => showTooltip(plot, chart, feature)],
+        drawClear: [spec.drawBehind],
+        setCursor: [spec.onCursor],
         setSelect: [zoomToSelection],
         setScale: [
           (plot, key) => {
@@ -637,20 +765,7 @@
             return span ? [span.min, span.max] : [min, max];
           },
         },
-        // The line's range, widened to show the normal band whole unless that would squeeze the line
-        // into less than a third of the chart (the band is then cut at the chart's edges).
-        y: {
-          range: (_plot, min, max) => {
-            if (min === null || max === null) return [null, null];
-            const band = normalBand(chart.normal);
-            if (band) {
-              const low = Math.min(min, band.low);
-              const high = Math.max(max, band.high);
-              if (high - low <= MAX_BAND_WIDENING * (max - min)) return uPlot.rangeNum(low, high, 0.1, true);
-            }
-            return uPlot.rangeNum(min, max, 0.1, true);
-          },
-        },
+        y: { range: spec.yRange },
       },
       // Room on the right for the last time label ("10:20:10" centred on the plot's edge); y labels
       // with the feature's unit ("405 V", "60 °C"), sized to fit.
@@ -674,22 +789,13 @@
           size: fitLabels,
           ...(compact ? { font: SMALL_FONT } : {}),
           values: (_plot, ticks) => {
-            const labels = ticks.map((tick) =>
-              tick === null ? '' : withUnitSuffix(numberFormat.format(tick), feature.unit),
-            );
+            const labels = ticks.map((tick) => (tick === null ? '' : spec.yLabel(tick)));
             container.dataset.yTicks = labels.join('|');
             return labels;
           },
         },
       ],
-      series: [
-        {},
-        {
-          label: feature.label,
-          stroke: COLORS[colors.scheme][feature.index % COLORS.light.length],
-          width: 1.5,
-        },
-      ],
+      series: [{}, spec.series],
     };
   }
 
@@ -774,7 +880,7 @@
         const chart = chartsByElement.get(entry.target);
         const width = Math.floor(entry.contentRect.width);
         if (chart?.plot && width > 0 && width !== chart.plot.width)
-          chart.plot.setSize({ width, height: chartHeight() });
+          chart.plot.setSize({ width, height: chart.height ?? chartHeight() });
       }
     });
   });

@@ -202,7 +202,7 @@ interface Box {
 /** How an equipment's charts are laid out: the distinct columns and rows their boxes fall in. */
 async function chartGrid(page: Page, equipmentId: EquipmentId): Promise<{ columns: number; rows: number }> {
   const boxes = await page
-    .locator(`.chart[data-equipment="${equipmentId}"]`)
+    .locator(`.chart[data-feature][data-equipment="${equipmentId}"]`)
     .evaluateAll((nodes: { getBoundingClientRect(): Box }[]) =>
       nodes.map((node) => {
         const box = node.getBoundingClientRect();
@@ -214,7 +214,7 @@ async function chartGrid(page: Page, equipmentId: EquipmentId): Promise<{ column
 
 async function chartTitles(page: Page, equipmentId: EquipmentId): Promise<string[]> {
   return page
-    .locator(`.chart[data-equipment="${equipmentId}"] .u-title`)
+    .locator(`.chart[data-feature][data-equipment="${equipmentId}"] .u-title`)
     .evaluateAll((nodes: { textContent: string | null }[]) => nodes.map((node) => node.textContent ?? ''));
 }
 
@@ -622,6 +622,36 @@ if (chromiumMissing) console.warn(`dashboard page tests ${chromiumMissing}`);
       expect(await page.locator('#legend').textContent()).toContain("the detector's normal band");
       mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard-normal-band.png'), fullPage: true });
+
+      // Under each equipment its score lane: a point per bin, the threshold dashed where the detector
+      // has it (101's saved normal), and a hover box with the bin's highest score against it.
+      const lane = page.locator('.score-lane[data-equipment="101"]');
+      expect(await lane.isVisible()).toBe(true);
+      expect(Number(await lane.getAttribute('data-points'))).toBe(180);
+      expect(await lane.getAttribute('data-threshold')).toBe('0.5');
+      expect(
+        await page.locator('.score-lane[data-equipment="102"]').getAttribute('data-threshold'),
+      ).toBeNull();
+      const threshold = await page.evaluate(`(() => {
+        const lane = document.querySelector('.score-lane[data-equipment="101"]');
+        const canvas = lane.querySelector('canvas');
+        const over = lane.querySelector('.u-over').getBoundingClientRect();
+        const box = canvas.getBoundingClientRect();
+        const ratio = canvas.width / box.width;
+        const y = Math.round((over.top - box.top + over.height * 0.5) * ratio);
+        const row = canvas.getContext('2d').getImageData(Math.round((over.left - box.left) * ratio), y - 1, Math.round(over.width * ratio), 3).data;
+        let red = 0;
+        for (let i = 0; i < row.length; i += 4) if (row[i] > 150 && row[i + 1] < 120 && row[i + 3] > 0) red++;
+        return red;
+      })()`);
+      expect(threshold).toBeGreaterThan(20);
+      const laneOver = await lane.locator('.u-over').boundingBox();
+      if (!laneOver) throw new Error('no score plot area');
+      await page.mouse.move(laneOver.x + laneOver.width * 0.3, laneOver.y + laneOver.height / 2);
+      await lane.locator('.tooltip').waitFor({ state: 'visible' });
+      expect(await lane.locator('.tooltip').textContent()).toMatch(
+        /highest score 0\.\d\d of 4 readings0 flagged \(from score 0\.50\)/,
+      );
       expect(problems).toEqual([]);
     });
 
