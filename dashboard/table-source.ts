@@ -128,16 +128,7 @@ export class TableSource implements DashboardSource {
       readings.fromMs === undefined || readings.toMs === undefined
         ? null
         : { fromMs: readings.fromMs, toMs: readings.toMs };
-    const minutes = window
-      ? await queryMinuteAggregates(this.client, {
-          tableName: this.tableName,
-          fromMs: window.fromMs,
-          toMs: window.toMs,
-          equipmentId,
-          schema,
-          keySuffixes,
-        })
-      : [];
+    const minutes = window ? await this.minuteWindows(window, equipmentId, keySuffixes) : [];
     return toSnapshot({
       target: this.options.target ?? 'aws',
       rows: readings.rows,
@@ -167,16 +158,7 @@ export class TableSource implements DashboardSource {
         : await latestReadingMs(this.client, this.tableName, equipmentId, keySuffixes);
     const window = toMs === undefined ? null : { fromMs: toMs - rangeMs, toMs };
     const [windows, alerts] = await Promise.all([
-      window
-        ? queryMinuteAggregates(this.client, {
-            tableName: this.tableName,
-            fromMs: window.fromMs,
-            toMs: window.toMs,
-            equipmentId,
-            schema,
-            keySuffixes,
-          })
-        : Promise.resolve([]),
+      window ? this.minuteWindows(window, equipmentId, keySuffixes) : Promise.resolve([]),
       this.snapshotAlerts(nowMs, equipmentId),
     ]);
     const inWindow = window
@@ -206,6 +188,22 @@ export class TableSource implements DashboardSource {
       schema,
     });
     return { ...snapshot, equipment };
+  }
+
+  /** The per-minute windows of the schema read over a window, of one equipment or all. */
+  private minuteWindows(
+    window: { fromMs: number; toMs: number },
+    equipmentId: EquipmentId | undefined,
+    keySuffixes: number,
+  ): Promise<MinuteAggregate[]> {
+    return queryMinuteAggregates(this.client, {
+      tableName: this.tableName,
+      fromMs: window.fromMs,
+      toMs: window.toMs,
+      equipmentId,
+      schema: this.readingSchema,
+      keySuffixes,
+    });
   }
 
   /** The newest alerts for a snapshot: the history's, and current episodes older than it. */

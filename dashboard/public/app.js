@@ -516,28 +516,19 @@
         ctx.fillRect(bbox.left, y0, bbox.width, y1 - y0);
       }
     }
-    ctx.strokeStyle = colors.anomaly;
-    ctx.lineWidth = devicePixelRatio;
-    ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
-    for (const limit of [normal.limitLow, normal.limitHigh, normal.levelLow, normal.levelHigh]) {
-      if (typeof limit !== 'number') continue;
-      const y = plot.valToPos(limit, 'y', true);
-      if (y < bbox.top || y > bbox.top + bbox.height) continue;
-      ctx.beginPath();
-      ctx.moveTo(bbox.left, y);
-      ctx.lineTo(bbox.left + bbox.width, y);
-      ctx.stroke();
-    }
     ctx.restore();
+    for (const limit of [normal.limitLow, normal.limitHigh, normal.levelLow, normal.levelHigh]) {
+      if (typeof limit === 'number') drawDashedLine(plot, limit, colors.anomaly);
+    }
   }
 
-  /** The threshold across the score lane, dashed: a bin whose score reaches it holds a flagged reading. */
-  function drawThreshold(plot, chart, colors) {
-    if (chart.threshold === undefined) return;
+  /** A dashed line across the plot at a value, when the value is in the range drawn. */
+  function drawDashedLine(plot, value, color) {
     const { ctx, bbox } = plot;
-    const y = plot.valToPos(chart.threshold, 'y', true);
+    const y = plot.valToPos(value, 'y', true);
+    if (y < bbox.top || y > bbox.top + bbox.height) return;
     ctx.save();
-    ctx.strokeStyle = colors.anomaly;
+    ctx.strokeStyle = color;
     ctx.lineWidth = devicePixelRatio;
     ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
     ctx.beginPath();
@@ -545,6 +536,11 @@
     ctx.lineTo(bbox.left + bbox.width, y);
     ctx.stroke();
     ctx.restore();
+  }
+
+  /** The threshold across the score lane, dashed: a bin whose score reaches it holds a flagged reading. */
+  function drawThreshold(plot, chart, colors) {
+    if (chart.threshold !== undefined) drawDashedLine(plot, chart.threshold, colors.anomaly);
   }
 
   /**
