@@ -68,7 +68,7 @@ export interface EquipmentSeries {
     t: number;
     count: number;
     anomalies: number;
-    /** The highest score in the bin; absent in the one-minute bins of a range over 3m (per-minute windows keep none). */
+    /** The highest score in the bin; absent in the one-minute bins of windows written before they kept it. */
     maxScore?: number;
     means: Record<string, number | null>;
     /**

@@ -367,6 +367,7 @@ export function minuteSeries(
       means: Object.fromEntries(
         Object.entries(means).map(([feature, mean]) => [feature, mean === null ? null : round3(mean)]),
       ),
+      ...(window.maxScore === undefined ? {} : { maxScore: window.maxScore }),
       ...(window.anomalies > 0 ? { anomalousFeatures: flaggedFeatures(window, schema) } : {}),
     });
   }

@@ -454,8 +454,8 @@
   }
 
   /**
-   * The score lane of an equipment: shown while its bins carry their highest score (the readings of
-   * the shortest range; the per-minute windows keep none), with the lowest threshold of its features.
+   * The score lane of an equipment: shown while its bins carry their highest score (per-minute windows
+   * written before they kept it carry none), with the lowest threshold of its features.
    */
   function updateScoreLane(chart, equipment) {
     const scores = equipment.bins.map((bin) => (typeof bin.maxScore === 'number' ? bin.maxScore : null));

@@ -1,5 +1,5 @@
 import { keySuffix, suffixedKey, suffixedKeys } from './key-suffixes';
-import type { ProcessedReading, RecordSource } from './processed-reading';
+import { type ProcessedReading, type RecordSource, roundScore } from './processed-reading';
 import type { EquipmentId } from './reading';
 import { LAB_SCHEMA, type ReadingSchema } from './reading-schema';
 
@@ -39,6 +39,8 @@ export interface WindowTotals {
    * feature): only in windows with anomalies, so that the dashboard marks each feature's anomalous minutes.
    */
   flagged?: number[];
+  /** The highest score of the on-time readings, to 4 decimals (absent in a window of late readings only). */
+  max_score?: number;
 }
 
 export interface WindowContribution extends WindowTotals {
@@ -64,6 +66,8 @@ export interface MinuteAggregate {
   means: number[];
   /** Per feature, the anomalous readings concerning it; absent when no contribution had anomalies (or counted them per feature: written before). */
   flagged?: number[];
+  /** The highest score of the on-time readings; absent when no contribution kept it (written before). */
+  maxScore?: number;
   mins: number[];
   maxs: number[];
 }
@@ -107,7 +111,7 @@ export function windowContributions(
   const onTimeFrom = source.arrivalMs - latenessMs;
   // A record's readings are mostly one run of the same window: look it up only when it changes.
   let window: WindowContribution | undefined;
-  for (const { reading, isAnomaly, anomalousFeatures } of processed) {
+  for (const { reading, isAnomaly, anomalousFeatures, score } of processed) {
     const minuteMs = Math.floor(reading.timestampMs / 60_000) * 60_000;
     if (window?.minute_ms !== minuteMs || window.equipment_id !== reading.equipmentId) {
       const key = `${reading.equipmentId}|${minuteMs}`;
@@ -131,6 +135,8 @@ export function windowContributions(
       continue;
     }
     window.count++;
+    const rounded = roundScore(score);
+    if (!(rounded <= (window.max_score ?? Number.NEGATIVE_INFINITY))) window.max_score = rounded;
     if (isAnomaly) {
       window.anomalies++;
       window.flagged ??= new Array<number>(features.length).fill(0);
@@ -193,6 +199,8 @@ export function mergeContributions(
     window.count += c.count;
     window.late += c.late;
     window.anomalies += c.anomalies;
+    if (typeof c.max_score === 'number' && !(c.max_score <= (window.max_score ?? Number.NEGATIVE_INFINITY)))
+      window.max_score = c.max_score;
     if (c.flagged?.length === window.sums.length) {
       window.flagged ??= new Array<number>(c.flagged.length).fill(0);
       for (let f = 0; f < c.flagged.length; f++) window.flagged[f] += c.flagged[f];
@@ -209,10 +217,11 @@ export function mergeContributions(
     }
   }
   return [...merged.values()]
-    .map(({ sums, present, ...w }) => {
+    .map(({ sums, present, max_score, ...w }) => {
       const had = (f: number) => (present ? present[f] : w.count);
       return {
         ...w,
+        ...(max_score === undefined ? {} : { maxScore: max_score }),
         means: sums.map((sum, f) => (had(f) > 0 ? sum / had(f) : Number.NaN)),
         mins: w.mins.map((min, f) => (had(f) > 0 ? min : Number.NaN)),
         maxs: w.maxs.map((max, f) => (had(f) > 0 ? max : Number.NaN)),

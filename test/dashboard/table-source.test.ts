@@ -445,12 +445,14 @@ describe('TableSource ranges and history', () => {
       t: Date.UTC(2026, 10, 23, 19, 35),
       count: 4,
       anomalies: 0,
+      maxScore: 0.1,
       means: { vibration_amplitude: 250, vibration_frequency: 1000, temperature: 75, humidity: 30 },
     });
     // The anomalous minute is marked on the feature its reading concerned, and only there.
     expect(s101.bins.at(-1)).toMatchObject({
       t: Date.UTC(2026, 10, 23, 19, 50),
       anomalies: 1,
+      maxScore: 0.97,
       means: { temperature: 60 },
       anomalousFeatures: { temperature: 1 },
     });

@@ -74,7 +74,7 @@ describe('per-minute windows of event time', () => {
     expect(windows[1].means[2]).toBe(65);
   });
 
-  test('anomalous readings are counted per feature they concern (all for one naming none), summed across records', () => {
+  test('anomalous readings are counted per feature they concern (all for one naming none), summed across records; the highest score kept', () => {
     const a = source('1');
     const b = source('2');
     const none = { ...reading(b, 1, 30_000, 61, 101, true), anomalousFeatures: [] };
@@ -92,13 +92,15 @@ describe('per-minute windows of event time', () => {
       ),
     );
     const byEquipment = Object.fromEntries(merged.map((w) => [w.equipmentId, w]));
-    expect(byEquipment[101]).toMatchObject({ anomalies: 3, flagged: [1, 1, 3, 1] });
+    expect(byEquipment[101]).toMatchObject({ anomalies: 3, flagged: [1, 1, 3, 1], maxScore: 0.9 });
+    expect(byEquipment[102].maxScore).toBe(0.1);
     expect(byEquipment[102].anomalies).toBe(0);
     expect(byEquipment[102].flagged).toBeUndefined();
     // A late anomalous reading is counted late only.
     const late = windowContributions(a, [reading(a, 0, -200_000, 60, 101, true)], LATENESS, 3_600);
     expect(late[0]).toMatchObject({ late: 1, anomalies: 0 });
     expect(late[0].flagged).toBeUndefined();
+    expect(late[0].max_score).toBeUndefined();
   });
 
   test('readings later than the lateness are counted as late, not in the statistics, never dropped', () => {

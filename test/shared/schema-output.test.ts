@@ -64,8 +64,8 @@ describe("the lab's schema writes what the pipeline wrote before the reading sch
     const readings = labReadings();
     expect(toCsv(readings, schema)).toBe(readFileSync(join(GOLDEN, 'readings.csv'), 'utf8'));
     const windows = windowContributions(SOURCE, readings, 120_000, 86_400, schema);
-    // Since, windows with anomalies also count them per feature (the dashboard's marks on long
-    // ranges): the rest is as before. Readings 0, 4 and 8 of equipment 101 are anomalous on
+    // Since, windows keep their highest score, and those with anomalies count them per feature (the
+    // dashboard's score lane and marks on long ranges): the rest is as before. Readings 0, 4 and 8 of equipment 101 are anomalous on
     // temperature and humidity, the first in minute 19:46, the others in 19:47.
     expect(windows.map((w) => [w.equipment_id, new Date(w.minute_ms).toISOString(), w.flagged])).toEqual([
       [101, '2026-11-23T19:46:00.000Z', [0, 0, 1, 1]],
@@ -73,9 +73,11 @@ describe("the lab's schema writes what the pipeline wrote before the reading sch
       [101, '2026-11-23T19:47:00.000Z', [0, 0, 2, 2]],
       [102, '2026-11-23T19:47:00.000Z', undefined],
     ]);
+    // Reading i scores i / 13, kept to 4 decimals.
+    expect(windows.map((w) => w.max_score)).toEqual([0, 0.0769, 0.7692, 0.8462]);
     expect(
       `${JSON.stringify(
-        windows.map(({ flagged, ...before }) => before),
+        windows.map(({ flagged, max_score, ...before }) => before),
         null,
         2,
       )}\n`,
