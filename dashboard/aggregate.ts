@@ -1,3 +1,4 @@
+import { countAnomalousFeatures } from '../lambdas/shared/features';
 import { compareIds } from '../lambdas/shared/minute-windows';
 import { LIST_SEPARATOR, type ReadingRow } from '../lambdas/shared/processed-reading';
 import type { EquipmentId } from '../lambdas/shared/reading';
@@ -149,23 +150,11 @@ function addReading(
   if (!row.is_anomaly) return;
   bin.anomalies++;
   equipment.anomalies++;
-  countAnomalousFeatures(bin, row.anomalous_features, features);
+  if (!bin.anomalousBy) bin.anomalousBy = features.map(() => 0);
+  const cell = row.anomalous_features;
+  countAnomalousFeatures(bin.anomalousBy, cell === '' ? [] : cell.split(LIST_SEPARATOR), features);
   if (!bin.top || row.anomaly_score > bin.top.score)
     bin.top = { t, score: row.anomaly_score, reasons: row.reasons };
-}
-
-/** Counts a flagged reading against the features it names, or against every feature when it names none. */
-function countAnomalousFeatures(bin: BinAccumulator, cell: string, features: readonly string[]): void {
-  if (!bin.anomalousBy) bin.anomalousBy = features.map(() => 0);
-  const named = cell === '' ? [] : cell.split(LIST_SEPARATOR);
-  let counted = false;
-  for (let i = 0; i < features.length; i++) {
-    if (named.includes(features[i])) {
-      bin.anomalousBy[i]++;
-      counted = true;
-    }
-  }
-  if (!counted) for (let i = 0; i < features.length; i++) bin.anomalousBy[i]++;
 }
 
 /**

@@ -160,7 +160,7 @@ async function routeApi(
         `range must be one of ${Object.keys(SNAPSHOT_RANGES).join(', ')}, not "${clip(range)}"`,
       );
     const equipmentId = query.equipment === undefined ? undefined : parseEquipment(query.equipment, schema);
-    await sendSnapshot(response, () => context.snapshot({ range: range as SnapshotRange, equipmentId }));
+    await sendRead(response, () => context.snapshot({ range: range as SnapshotRange, equipmentId }));
     return;
   }
   if (path === '/api/alerts' && source.alertHistory) {
@@ -413,10 +413,6 @@ async function sendCsv(
     return;
   }
   response.end();
-}
-
-async function sendSnapshot(response: ServerResponse, snapshot: () => Promise<DashboardSnapshot>) {
-  await sendRead(response, snapshot);
 }
 
 /** A read's answer as JSON, or 502 when the data could not be read (the page shows it and retries). */

@@ -26,12 +26,18 @@ export async function saveEpisode(
   state: EpisodeState,
   expiresAt: number,
 ): Promise<void> {
-  await client.send(
-    new PutCommand({
-      TableName: tableName,
-      Item: { pk: EPISODE_PK, sk: String(state.equipmentId), state, expires_at: expiresAt },
-    }),
-  );
+  await putState(client, tableName, { pk: EPISODE_PK, sk: String(state.equipmentId) }, state, expiresAt);
+}
+
+/** An item holding an episode's state, expiring with it. */
+async function putState(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  key: { pk: string; sk: string },
+  state: EpisodeState,
+  expiresAt: number,
+): Promise<void> {
+  await client.send(new PutCommand({ TableName: tableName, Item: { ...key, state, expires_at: expiresAt } }));
 }
 
 /**
@@ -62,10 +68,5 @@ export async function saveAlertHistory(
   state: EpisodeState,
   expiresAt: number,
 ): Promise<void> {
-  await client.send(
-    new PutCommand({
-      TableName: tableName,
-      Item: { ...alertHistoryKey(state), state, expires_at: expiresAt },
-    }),
-  );
+  await putState(client, tableName, alertHistoryKey(state), state, expiresAt);
 }

@@ -26,6 +26,26 @@ export function featuresToMask(anomalous: readonly string[], features: readonly 
   return mask;
 }
 
+/**
+ * Counts an anomalous reading against each feature it names, or against every feature when it names
+ * none of them (the reading as a whole was flagged): the per-feature anomaly counts of the dashboard's
+ * bins and of the per-minute windows.
+ */
+export function countAnomalousFeatures(
+  counts: number[],
+  named: readonly string[],
+  features: readonly string[],
+): void {
+  let counted = false;
+  for (let i = 0; i < features.length; i++) {
+    if (named.includes(features[i])) {
+      counts[i]++;
+      counted = true;
+    }
+  }
+  if (!counted) for (let i = 0; i < features.length; i++) counts[i]++;
+}
+
 export function maskToFeatures(mask: number, features: readonly string[] = FEATURES): string[] {
   return features.filter((_, i) => Math.floor(mask / 2 ** i) % 2 === 1);
 }

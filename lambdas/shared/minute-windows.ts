@@ -1,3 +1,4 @@
+import { countAnomalousFeatures } from './features';
 import { keySuffix, suffixedKey, suffixedKeys } from './key-suffixes';
 import { type ProcessedReading, type RecordSource, roundScore } from './processed-reading';
 import type { EquipmentId } from './reading';
@@ -105,7 +106,6 @@ export function windowContributions(
   keySuffixes = 1,
 ): WindowContribution[] {
   const features = schema.featureNames;
-  const featureIndex = new Map(features.map((name, f) => [name, f]));
   const optional = schema.features.some((f) => f.optional);
   const windows = new Map<string, WindowContribution>();
   const onTimeFrom = source.arrivalMs - latenessMs;
@@ -140,11 +140,7 @@ export function windowContributions(
     if (isAnomaly) {
       window.anomalies++;
       window.flagged ??= new Array<number>(features.length).fill(0);
-      if (anomalousFeatures.length === 0) for (let f = 0; f < features.length; f++) window.flagged[f]++;
-      for (const name of anomalousFeatures) {
-        const f = featureIndex.get(name);
-        if (f !== undefined) window.flagged[f]++;
-      }
+      countAnomalousFeatures(window.flagged, anomalousFeatures, features);
     }
     for (let f = 0; f < features.length; f++) {
       const value = reading.values[features[f]];
