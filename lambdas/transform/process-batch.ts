@@ -253,7 +253,7 @@ async function processRecord(record: KinesisStreamRecord, deps: TransformDeps): 
   await keySuffixesRaised(deps);
   const events = processed.filter((p) => p.isAnomaly).map(toAnomalyEvent);
   // The record's two writes are independent: wait for both, fail the record if either fails.
-  await Promise.all([
+  await settleAll([
     putAllItems(deps.documents, config.readingsTable, [...documents, ...windows].map(marshallItem), retry),
     putAllRecords(deps.kinesis, config.anomaliesStream, toAnomalyRecords(events), retry),
   ]);
@@ -326,7 +326,17 @@ async function writeBatchObjects(outcomes: readonly RecordOutcome[], deps: Trans
     );
   }
   writes.push(raiseLatestOfBatch(outcomes, deps));
-  await Promise.all(writes);
+  await settleAll(writes);
+}
+
+/**
+ * Waits for every write to finish, then fails with the first failure. A batch must not return (and be
+ * retried) while one of its writes is still under way: that write would land after the retry's and
+ * put back the first attempt's object (a CSV object of the whole batch over the half the retry wrote).
+ */
+async function settleAll(writes: readonly Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(writes)).find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** One newest-reading update per equipment for the whole batch, rather than one per record. */
